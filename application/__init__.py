@@ -1,0 +1,1 @@
+"""Use cases and the ports they reach the world through. Imports domain and stdlib only."""

@@ -1,0 +1,113 @@
+"""Which notifications follow from which domain facts.
+
+Use cases hand over what their aggregates recorded; this module turns each fact
+into outbox entries in the same unit of work, so a notification exists if and
+only if the change it reports was committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from application.ports.notifications import Broadcast, Notification, NotificationKind, Outbox
+from application.ports.system import IdGenerator
+from domain.domain_events import (
+    AttendeeLeft,
+    AttendeePromoted,
+    AttendeeRegistered,
+    DomainEvent,
+    EventCancelled,
+    EventCreated,
+    EventDeleted,
+    EventPublished,
+    EventRescheduled,
+    UserSignedUp,
+)
+
+Kind = NotificationKind
+
+
+async def queue_notifications(
+    outbox: Outbox, facts: Iterable[DomainEvent], ids: IdGenerator
+) -> None:
+    """Record the notifications for `facts`. Call it before registrations are
+    released or deleted: broadcasts go to the attendees as they stand."""
+    for fact in facts:
+        await _queue(outbox, fact, ids.new_id())
+
+
+async def _queue(outbox: Outbox, fact: DomainEvent, cause_id: UUID) -> None:
+    at = fact.occurred_at
+    match fact:
+        case UserSignedUp(user_id=user_id):
+            await outbox.add(
+                Notification(
+                    cause_id=cause_id, kind=Kind.WELCOME, recipient_id=user_id, created_at=at
+                )
+            )
+        case EventCreated() | EventPublished():
+            kind = Kind.EVENT_CREATED if isinstance(fact, EventCreated) else Kind.EVENT_PUBLISHED
+            await outbox.add(
+                Notification(
+                    cause_id=cause_id,
+                    kind=kind,
+                    recipient_id=fact.organizer_id,
+                    event_id=fact.event_id,
+                    created_at=at,
+                )
+            )
+        case AttendeeRegistered() | AttendeePromoted() | AttendeeLeft():
+            await outbox.add(
+                Notification(
+                    cause_id=cause_id,
+                    kind=_attendee_kind(fact),
+                    recipient_id=fact.user_id,
+                    event_id=fact.event_id,
+                    created_at=at,
+                    details=_attendee_details(fact),
+                )
+            )
+        case EventRescheduled() | EventCancelled() | EventDeleted():
+            await outbox.broadcast(
+                Broadcast(
+                    cause_id=cause_id,
+                    kind=_broadcast_kind(fact),
+                    event_id=fact.event_id,
+                    created_at=at,
+                    details=_broadcast_details(fact),
+                )
+            )
+
+
+def _attendee_kind(fact: AttendeeRegistered | AttendeePromoted | AttendeeLeft) -> Kind:
+    if isinstance(fact, AttendeeRegistered):
+        return Kind.REGISTRATION_WAITLISTED if fact.waitlisted else Kind.REGISTRATION_CONFIRMED
+    if isinstance(fact, AttendeePromoted):
+        return Kind.REGISTRATION_PROMOTED
+    return Kind.REGISTRATION_ENDED
+
+
+def _attendee_details(
+    fact: AttendeeRegistered | AttendeePromoted | AttendeeLeft,
+) -> dict[str, str]:
+    if isinstance(fact, AttendeeLeft):
+        return {"removed_by_organizer": str(fact.removed_by_organizer).lower()}
+    return {}
+
+
+def _broadcast_kind(fact: EventRescheduled | EventCancelled | EventDeleted) -> Kind:
+    if isinstance(fact, EventRescheduled):
+        return Kind.EVENT_CHANGED
+    return Kind.EVENT_CANCELLED if isinstance(fact, EventCancelled) else Kind.EVENT_DELETED
+
+
+def _broadcast_details(fact: EventRescheduled | EventCancelled | EventDeleted) -> dict[str, str]:
+    if isinstance(fact, EventRescheduled):
+        return {
+            "time_changed": str(fact.time_changed).lower(),
+            "place_changed": str(fact.place_changed).lower(),
+        }
+    if isinstance(fact, EventCancelled):
+        return {"reason": fact.reason}
+    return {"title": fact.title}

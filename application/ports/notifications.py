@@ -1,0 +1,74 @@
+"""Outgoing notifications: intents written to an outbox with the change that caused
+them, delivered later by a worker through a `Notifier`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
+
+from domain.registration import RegistrationStatus
+
+
+class NotificationKind(StrEnum):
+    WELCOME = "welcome"
+    EVENT_CREATED = "event_created"
+    EVENT_PUBLISHED = "event_published"
+    REGISTRATION_CONFIRMED = "registration_confirmed"
+    REGISTRATION_WAITLISTED = "registration_waitlisted"
+    REGISTRATION_PROMOTED = "registration_promoted"
+    REGISTRATION_ENDED = "registration_ended"
+    EVENT_CHANGED = "event_changed"
+    EVENT_CANCELLED = "event_cancelled"
+    EVENT_DELETED = "event_deleted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notification:
+    """One message to one recipient, for one cause.
+
+    (`cause_id`, `recipient_id`) is unique: a redelivered row is recognisable,
+    and the same cause never produces two messages for the same person.
+    """
+
+    cause_id: UUID
+    kind: NotificationKind
+    recipient_id: UUID
+    created_at: datetime
+    event_id: UUID | None = None
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Broadcast:
+    """A notification for every holder of an active registration of one event,
+    expanded by the outbox itself so that thousands of attendees are never loaded
+    at once."""
+
+    cause_id: UUID
+    kind: NotificationKind
+    event_id: UUID
+    created_at: datetime
+    statuses: frozenset[RegistrationStatus] = frozenset(
+        {RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED}
+    )
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+class Outbox(Protocol):
+    """Pending notifications, stored in the same transaction as the change."""
+
+    async def add(self, notification: Notification) -> None: ...
+
+    async def broadcast(self, broadcast: Broadcast) -> None:
+        """Queue one notification per current attendee (as of this transaction)."""
+        ...
+
+
+class Notifier(Protocol):
+    """Delivers one notification (mail, in production). Used by the worker only."""
+
+    async def deliver(self, notification: Notification) -> None: ...

@@ -1,0 +1,184 @@
+"""The read side: search criteria, keyset pages and read models.
+
+Queries return views (plain data for answering callers), never aggregates, so an
+adapter can serve them with one flat SELECT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+from uuid import UUID
+
+from domain.event import EventStatus
+from domain.registration import RegistrationStatus
+from domain.users import Role, User
+from domain.values import Coordinates, Location
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """Where a page ended: the sort value of its last row (None when rows are
+    ordered by id alone) and that row's id as the tie-breaker."""
+
+    sort_value: datetime | None
+    id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int = DEFAULT_PAGE_SIZE
+    after: Keyset | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"page size must be 1 to {MAX_PAGE_SIZE}")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next: Keyset | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonSummary:
+    id: UUID
+    full_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventView:
+    id: UUID
+    title: str
+    description: str
+    location: Location
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    capacity: int
+    attendee_count: int
+    waitlist_enabled: bool
+    waitlist_count: int
+    status: EventStatus
+    organizer: PersonSummary
+    sequence: int
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def available_seats(self) -> int:
+        return self.capacity - self.attendee_count
+
+    @property
+    def organizer_id(self) -> UUID:
+        return self.organizer.id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventSummary:
+    id: UUID
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    status: EventStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegistrationView:
+    id: UUID
+    event_id: UUID
+    user_id: UUID
+    status: RegistrationStatus
+    #: 1 = next in line; None unless waitlisted.
+    waitlist_position: int | None
+    created_at: datetime
+    event: EventSummary | None = None
+    user: PersonSummary | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserView:
+    """A user as callers see one: never the password hash."""
+
+    id: UUID
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserView:
+        return cls(
+            id=user.id,
+            email=str(user.email),
+            full_name=user.full_name,
+            role=user.role,
+            is_active=user.is_active,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventCriteria:
+    text: str | None = None
+    starts_from: datetime | None = None
+    starts_to: datetime | None = None
+    city: str | None = None
+    country: str | None = None
+    near: Coordinates | None = None
+    radius_km: float | None = None
+    available_only: bool = False
+    organizer_id: UUID | None = None
+    status: EventStatus = EventStatus.PUBLISHED
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserCriteria:
+    role: Role | None = None
+    is_active: bool | None = None
+    text: str | None = None
+
+
+class EventQueries(Protocol):
+    async def get(self, event_id: UUID) -> EventView | None: ...
+
+    async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
+        """Events matching every given filter, ordered by (starts_at, id)."""
+        ...
+
+
+class RegistrationQueries(Protocol):
+    async def get(self, registration_id: UUID) -> RegistrationView | None: ...
+
+    async def attendees(
+        self, event_id: UUID, status: RegistrationStatus | None, page: PageRequest
+    ) -> Page[RegistrationView]:
+        """An event's active registrations with user summaries, in order of joining."""
+        ...
+
+    async def for_user(
+        self, user_id: UUID, *, starting_after: datetime | None, page: PageRequest
+    ) -> Page[RegistrationView]:
+        """A user's registrations with event summaries, by event start time."""
+        ...
+
+
+class UserQueries(Protocol):
+    async def get(self, user_id: UUID) -> UserView | None: ...
+
+    async def search(self, criteria: UserCriteria, page: PageRequest) -> Page[UserView]:
+        """Users matching the criteria, ordered by id (creation order)."""
+        ...

@@ -1,0 +1,88 @@
+"""Aggregate storage for one transaction. Repositories never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from domain.event import Event
+from domain.registration import Registration
+from domain.users import AuthSession, User
+from domain.values import EmailAddress
+
+
+class UserRepository(Protocol):
+    async def get(self, user_id: UUID) -> User | None: ...
+
+    async def get_by_email(self, email: EmailAddress) -> User | None: ...
+
+    async def add(self, user: User) -> None:
+        """Raises EmailTaken when the address is in use (case-insensitively)."""
+        ...
+
+    async def save(self, user: User) -> None: ...
+
+    async def lock_active_admins(self) -> int:
+        """Count the active admins, locking them until the unit of work ends so two
+        concurrent demotions cannot both see "another admin remains"."""
+        ...
+
+
+class EventRepository(Protocol):
+    async def get(self, event_id: UUID) -> Event | None: ...
+
+    async def get_for_update(self, event_id: UUID) -> Event | None:
+        """The event, locked against concurrent changes until the unit of work ends."""
+        ...
+
+    async def add(self, event: Event) -> None: ...
+
+    async def save(self, event: Event) -> None: ...
+
+    async def delete(self, event_id: UUID) -> None:
+        """Remove the event and all its registrations."""
+        ...
+
+
+class RegistrationRepository(Protocol):
+    async def get(self, registration_id: UUID) -> Registration | None: ...
+
+    async def find(self, event_id: UUID, user_id: UUID) -> Registration | None: ...
+
+    async def add(self, registration: Registration) -> None:
+        """Raises AlreadyRegistered when the user already holds one for the event."""
+        ...
+
+    async def save(self, registration: Registration) -> None: ...
+
+    async def delete(self, registration_id: UUID) -> None: ...
+
+    async def waitlist_head(self, event_id: UUID, limit: int) -> list[Registration]:
+        """The first `limit` waitlisted registrations, lowest ticket first."""
+        ...
+
+    async def cancel_all(self, event_id: UUID, now: datetime) -> None:
+        """Mark every active registration of the event cancelled."""
+        ...
+
+    async def active_for_user(self, user_id: UUID, *, ending_after: datetime) -> list[Registration]:
+        """The user's active registrations for events that end after the given time."""
+        ...
+
+
+class SessionRepository(Protocol):
+    async def get(self, session_id: UUID) -> AuthSession | None: ...
+
+    async def find_by_token(self, digest: str) -> AuthSession | None:
+        """The session that issued this refresh-token digest (current or spent),
+        locked until the unit of work ends."""
+        ...
+
+    async def add(self, session: AuthSession) -> None: ...
+
+    async def save(self, session: AuthSession) -> None: ...
+
+    async def revoke_all_for_user(
+        self, user_id: UUID, now: datetime, *, except_session: UUID | None = None
+    ) -> None: ...

@@ -1,0 +1,43 @@
+"""One transaction, with the repositories that take part in it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol, Self
+
+from application.ports.notifications import Outbox
+from application.ports.repositories import (
+    EventRepository,
+    RegistrationRepository,
+    SessionRepository,
+    UserRepository,
+)
+
+
+class UnitOfWork(Protocol):
+    """An async context manager that rolls back unless `commit()` was called.
+
+    The use case owns the transaction; repositories never commit. Whatever the
+    outbox received is committed atomically with the change.
+    """
+
+    users: UserRepository
+    events: EventRepository
+    registrations: RegistrationRepository
+    sessions: SessionRepository
+    outbox: Outbox
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.accounts import close_account
+from application.authorization import require_signed_in
+from application.ports.system import Clock, IdGenerator
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.principal import Principal
+from domain.errors import NotAuthenticated
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseOwnAccountCommand:
+    actor: Principal | None
+
+
+class CloseOwnAccount:
+    """A user deactivates their own account.
+
+    - Every sign-in session ends at once.
+    - Registrations for events that have not ended are released, and the
+      first waitlisted person of each event is promoted.
+    - The last active admin cannot leave the service without an admin.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+
+    async def execute(self, command: CloseOwnAccountCommand) -> None:
+        actor = require_signed_in(command.actor)
+        async with self._uow() as uow:
+            user = await uow.users.get(actor.user_id)
+            if user is None or not user.is_active:
+                raise NotAuthenticated("the account is not active")
+            await close_account(uow, user, now=self._clock.now(), ids=self._ids)
+            await uow.commit()

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from application.accounts import close_account
+from application.authorization import require_role
+from application.ports.system import Clock, IdGenerator
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.principal import Principal
+from domain.errors import NotFound
+from domain.users import Role
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteUserCommand:
+    actor: Principal | None
+    user_id: UUID
+
+
+class DeleteUser:
+    """Admins delete an account: it is closed (as by its owner), not erased, so the
+    events it organized and its past registrations keep their history.
+
+    - The last active admin can never be deleted.
+    - Deleting an already closed account changes nothing.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+
+    async def execute(self, command: DeleteUserCommand) -> None:
+        require_role(command.actor, Role.ADMIN)
+        async with self._uow() as uow:
+            user = await uow.users.get(command.user_id)
+            if user is None:
+                raise NotFound("user", command.user_id)
+            if user.is_active:
+                await close_account(uow, user, now=self._clock.now(), ids=self._ids)
+            await uow.commit()

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from application.authorization import require_signed_in, visible_event
+from application.notifications import queue_notifications
+from application.ports.system import Clock, IdGenerator
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.principal import Principal
+from application.seats import release_registration
+from domain.errors import NotRegistered
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaveEventCommand:
+    actor: Principal | None
+    event_id: UUID
+
+
+class LeaveEvent:
+    """A user gives up their registration (seat or waitlist ticket).
+
+    - A freed seat goes to the first person on the waitlist, who is notified.
+    - Events that have ended or were cancelled can no longer be left.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+
+    async def execute(self, command: LeaveEventCommand) -> None:
+        actor = require_signed_in(command.actor)
+        async with self._uow() as uow:
+            event = visible_event(
+                actor, await uow.events.get_for_update(command.event_id), command.event_id
+            )
+            registration = await uow.registrations.find(event.id, actor.user_id)
+            if registration is None:
+                raise NotRegistered(event.id, actor.user_id)
+            await release_registration(uow, event, registration, now=self._clock.now())
+            await queue_notifications(uow.outbox, event.pull_recorded(), self._ids)
+            await uow.commit()

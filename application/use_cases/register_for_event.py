@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from application.authorization import require_signed_in, visible_event
+from application.notifications import queue_notifications
+from application.ports.queries import RegistrationView
+from application.ports.system import Clock, IdGenerator
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.principal import Principal
+from domain.registration import RegistrationStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterForEventCommand:
+    actor: Principal | None
+    event_id: UUID
+
+
+class RegisterForEvent:
+    """A signed-in user joins an event.
+
+    - Only published events that have not ended can be joined.
+    - A free seat confirms the registration; a full event with a waitlist puts
+      the user at the end of it; a full event without one refuses (EventFull).
+    - One registration per user and event (AlreadyRegistered).
+    - The event row is locked while deciding, so concurrent joins never overbook.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+
+    async def execute(self, command: RegisterForEventCommand) -> RegistrationView:
+        actor = require_signed_in(command.actor)
+        async with self._uow() as uow:
+            event = visible_event(
+                actor, await uow.events.get_for_update(command.event_id), command.event_id
+            )
+            registration = event.register(
+                registration_id=self._ids.new_id(),
+                user_id=actor.user_id,
+                existing=await uow.registrations.find(event.id, actor.user_id),
+                now=self._clock.now(),
+            )
+            await uow.registrations.add(registration)
+            await uow.events.save(event)
+            await queue_notifications(uow.outbox, event.pull_recorded(), self._ids)
+            await uow.commit()
+        waitlisted = registration.status is RegistrationStatus.WAITLISTED
+        return RegistrationView(
+            id=registration.id,
+            event_id=registration.event_id,
+            user_id=registration.user_id,
+            status=registration.status,
+            # A new ticket is the highest, so its holder is last in line.
+            waitlist_position=event.waitlist_count if waitlisted else None,
+            created_at=registration.created_at,
+        )

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.ports.rate_limiter import Rate, RateLimiter
+from application.ports.security import PasswordHasher, TokenService
+from application.ports.system import Clock, IdGenerator
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.sessions import TokenPair, start_session
+from domain.errors import InvalidCredentials, InvalidValue, TooManyAttempts
+from domain.values import EmailAddress
+
+#: At most 10 password checks per account per 15 minutes (the API contract's default).
+DEFAULT_ACCOUNT_RATE = Rate("password-checks", 10, 15 * 60)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignInCommand:
+    email: str
+    password: str
+
+
+class SignInWithPassword:
+    """Exchange an email and password for a new session's token pair.
+
+    - Unknown email, wrong password and inactive account give the same error,
+      and an unknown email costs a full password check too (no enumeration).
+    - Each account gets a limited number of password checks per window,
+      wherever the attempts come from.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        tokens: TokenService,
+        limiter: RateLimiter,
+        clock: Clock,
+        ids: IdGenerator,
+        account_rate: Rate | None = DEFAULT_ACCOUNT_RATE,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._tokens = tokens
+        self._limiter = limiter
+        self._clock = clock
+        self._ids = ids
+        self._account_rate = account_rate
+
+    async def execute(self, command: SignInCommand) -> TokenPair:
+        try:
+            email = EmailAddress(command.email)
+        except InvalidValue:
+            email = None
+        if email is not None and self._account_rate is not None:
+            decision = await self._limiter.hit(f"account:{email}", self._account_rate)
+            if not decision.allowed:
+                raise TooManyAttempts(decision.retry_after)
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(email) if email is not None else None
+            valid = await self._hasher.verify(
+                command.password, user.password_hash if user is not None else None
+            )
+            if user is None or not valid or not user.is_active:
+                raise InvalidCredentials("the email or password is wrong")
+            pair = await start_session(uow, self._tokens, self._ids, user, self._clock.now())
+            await uow.commit()
+        return pair

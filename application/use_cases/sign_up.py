@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.notifications import queue_notifications
+from application.ports.queries import UserView
+from application.ports.security import CommonPasswords, PasswordHasher
+from application.ports.system import Clock, IdGenerator
+from application.ports.unit_of_work import UnitOfWorkFactory
+from domain.domain_events import UserSignedUp
+from domain.errors import EmailTaken
+from domain.users import Role, User
+from domain.values import EmailAddress, PasswordPolicy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignUpCommand:
+    email: str
+    password: str
+    full_name: str
+
+
+class SignUp:
+    """Create an account for anyone who asks.
+
+    - Self-registration always creates an active attendee; only admins grant roles.
+    - The email is unique case-insensitively.
+    - The password meets the length policy and is not a common password.
+    - A welcome notification is queued with the new account.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        common_passwords: CommonPasswords,
+        policy: PasswordPolicy,
+        clock: Clock,
+        ids: IdGenerator,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._common = common_passwords
+        self._policy = policy
+        self._clock = clock
+        self._ids = ids
+
+    async def execute(self, command: SignUpCommand) -> UserView:
+        return await self.open_account(command, Role.ATTENDEE)
+
+    async def open_account(self, command: SignUpCommand, role: Role) -> UserView:
+        """Create an account with any role: for callers that checked who may grant it."""
+        email = EmailAddress(command.email)
+        self._policy.check(command.password, is_common=command.password in self._common)
+        now = self._clock.now()
+        user = User(
+            id=self._ids.new_id(),
+            email=email,
+            full_name=command.full_name,
+            role=role,
+            password_hash="",
+            is_active=True,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._uow() as uow:
+            if await uow.users.get_by_email(email) is not None:
+                raise EmailTaken()
+            user.password_hash = await self._hasher.hash(command.password)
+            await uow.users.add(user)
+            await queue_notifications(
+                uow.outbox, [UserSignedUp(occurred_at=now, user_id=user.id)], self._ids
+            )
+            await uow.commit()
+        return UserView.of(user)

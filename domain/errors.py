@@ -1,0 +1,150 @@
+"""Domain errors: one base class, specific subclasses that carry data, not HTTP codes."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+
+class DomainError(Exception):
+    """Base of every rule violation the core reports to its callers."""
+
+    code: str = "domain-error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidValue(DomainError):
+    """A value object or entity field failed validation."""
+
+    code = "invalid-value"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class NotFound(DomainError):
+    """The thing does not exist, or the caller may not know that it does."""
+
+    code = "not-found"
+
+    def __init__(self, kind: str, id: UUID | str) -> None:
+        super().__init__(f"{kind} {id} not found")
+        self.kind = kind
+        self.id = id
+
+
+class NotAllowed(DomainError):
+    """The caller is known but may not do this."""
+
+    code = "not-allowed"
+
+
+class NotAuthenticated(DomainError):
+    """No valid credentials came with the call."""
+
+    code = "not-authenticated"
+
+
+class Conflict(DomainError):
+    """The request is valid but clashes with the current state."""
+
+    code = "conflict"
+
+
+class EmailTaken(Conflict):
+    code = "email-taken"
+
+    def __init__(self) -> None:
+        super().__init__("an account with this email already exists")
+
+
+class EventFull(Conflict):
+    code = "event-full"
+
+    def __init__(self, event_id: UUID) -> None:
+        super().__init__("the event has no seats left and no waitlist")
+        self.event_id = event_id
+
+
+class AlreadyRegistered(Conflict):
+    code = "already-registered"
+
+    def __init__(self, event_id: UUID, user_id: UUID) -> None:
+        super().__init__("the user is already registered for this event")
+        self.event_id = event_id
+        self.user_id = user_id
+
+
+class EventNotJoinable(Conflict):
+    code = "event-not-joinable"
+
+
+class NotRegistered(Conflict):
+    code = "not-registered"
+
+    def __init__(self, event_id: UUID, user_id: UUID) -> None:
+        super().__init__("the user holds no registration for this event")
+        self.event_id = event_id
+        self.user_id = user_id
+
+
+class CapacityBelowAttendees(Conflict):
+    code = "capacity-below-attendees"
+
+    def __init__(self, capacity: int, attendees: int) -> None:
+        super().__init__(f"capacity {capacity} is below the {attendees} confirmed attendees")
+        self.capacity = capacity
+        self.attendees = attendees
+
+
+class InvalidTransition(Conflict):
+    code = "invalid-status-transition"
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"an event cannot go from {current} to {target}")
+        self.current = current
+        self.target = target
+
+
+class EventLocked(Conflict):
+    """A cancelled event is final: nothing about it changes any more."""
+
+    code = "event-cancelled"
+
+    def __init__(self, event_id: UUID) -> None:
+        super().__init__("the event is cancelled and can no longer change")
+        self.event_id = event_id
+
+
+class LastActiveAdmin(Conflict):
+    code = "last-active-admin"
+
+    def __init__(self) -> None:
+        super().__init__("the last active admin cannot be demoted, deactivated or deleted")
+
+
+class InvalidCredentials(DomainError):
+    """Wrong email or password, or a bad refresh token: deliberately vague."""
+
+    code = "invalid-grant"
+
+
+class TooManyAttempts(DomainError):
+    code = "too-many-attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many attempts; try again later")
+        self.retry_after = retry_after
+
+
+class PreconditionFailed(DomainError):
+    """The caller's copy is stale (If-Match did not match the current version)."""
+
+    code = "precondition-failed"
+
+    def __init__(self) -> None:
+        super().__init__("the resource has changed since it was read")

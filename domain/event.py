@@ -1,0 +1,322 @@
+"""The Event aggregate: lifecycle, seats and waitlist, and every rule about them.
+
+The aggregate keeps its seat counters itself and is handed the registrations a
+decision needs (the caller's own, the head of the waitlist), so joining never
+loads the whole attendee list. Persistence serialises changes to one event
+(row lock), which makes these counters the single source of truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from domain.domain_events import (
+    AttendeeLeft,
+    AttendeePromoted,
+    AttendeeRegistered,
+    DomainEvent,
+    EventCancelled,
+    EventCreated,
+    EventPublished,
+    EventRescheduled,
+)
+from domain.errors import (
+    AlreadyRegistered,
+    CapacityBelowAttendees,
+    EventFull,
+    EventLocked,
+    EventNotJoinable,
+    InvalidTransition,
+    InvalidValue,
+    NotRegistered,
+)
+from domain.registration import Registration, RegistrationStatus
+from domain.values import Capacity, Location, TimeWindow, plain_text
+
+MAX_DESCRIPTION = 10_000
+
+
+class EventStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+def event_title(value: str) -> str:
+    return plain_text("title", value, min_length=1, max_length=200)
+
+
+def event_description(value: str) -> str:
+    if len(value) > MAX_DESCRIPTION:
+        raise InvalidValue("description", f"must be at most {MAX_DESCRIPTION} characters")
+    return value
+
+
+@dataclass(kw_only=True, slots=True)
+class Event:
+    id: UUID
+    organizer_id: UUID
+    title: str
+    description: str
+    location: Location
+    window: TimeWindow
+    capacity: Capacity
+    waitlist_enabled: bool
+    status: EventStatus
+    created_at: datetime
+    updated_at: datetime
+    attendee_count: int = 0
+    waitlist_count: int = 0
+    #: Waitlist tickets handed out so far; the next joiner gets this plus one.
+    tickets_issued: int = 0
+    #: Bumped on every change the attendees' calendars must learn (RFC 5545 SEQUENCE).
+    sequence: int = 0
+    cancel_reason: str = ""
+    #: Bumped on every change; the HTTP layer's ETag and If-Match compare it.
+    revision: int = 1
+    recorded: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.title = event_title(self.title)
+        self.description = event_description(self.description)
+
+    @classmethod
+    def plan(
+        cls,
+        *,
+        id: UUID,
+        organizer_id: UUID,
+        title: str,
+        description: str,
+        location: Location,
+        window: TimeWindow,
+        capacity: Capacity,
+        waitlist_enabled: bool,
+        now: datetime,
+    ) -> Event:
+        """A new event, always a draft until its organizer publishes it."""
+        event = cls(
+            id=id,
+            organizer_id=organizer_id,
+            title=title,
+            description=description,
+            location=location,
+            window=window,
+            capacity=capacity,
+            waitlist_enabled=waitlist_enabled,
+            status=EventStatus.DRAFT,
+            created_at=now,
+            updated_at=now,
+        )
+        event.recorded.append(EventCreated(occurred_at=now, event_id=id, organizer_id=organizer_id))
+        return event
+
+    @property
+    def available_seats(self) -> int:
+        return self.capacity.value - self.attendee_count
+
+    def pull_recorded(self) -> list[DomainEvent]:
+        recorded, self.recorded = self.recorded, []
+        return recorded
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def publish(self, now: datetime) -> None:
+        if self.status is not EventStatus.DRAFT:
+            raise InvalidTransition(self.status.value, EventStatus.PUBLISHED.value)
+        if self.window.has_ended(now):
+            raise EventNotJoinable("an event that has already ended cannot be published")
+        self.status = EventStatus.PUBLISHED
+        self._touch(now)
+        self.recorded.append(
+            EventPublished(occurred_at=now, event_id=self.id, organizer_id=self.organizer_id)
+        )
+
+    def cancel(self, reason: str, now: datetime) -> None:
+        """Final. Every registration is released (the caller marks them cancelled)."""
+        if self.status is not EventStatus.PUBLISHED:
+            raise InvalidTransition(self.status.value, EventStatus.CANCELLED.value)
+        self.status = EventStatus.CANCELLED
+        self.cancel_reason = plain_text("reason", reason, min_length=0, max_length=1000)
+        self.attendee_count = 0
+        self.waitlist_count = 0
+        self.sequence += 1
+        self._touch(now)
+        self.recorded.append(EventCancelled(occurred_at=now, event_id=self.id, reason=reason))
+
+    def revise(
+        self,
+        *,
+        now: datetime,
+        title: str | None = None,
+        description: str | None = None,
+        location: Location | None = None,
+        window: TimeWindow | None = None,
+        waitlist_enabled: bool | None = None,
+    ) -> None:
+        """Change what the event is; a change of time or place is announced."""
+        self._ensure_not_cancelled()
+        new_title = self.title if title is None else event_title(title)
+        new_description = (
+            self.description if description is None else event_description(description)
+        )
+        time_changed = window is not None and window != self.window
+        place_changed = location is not None and not location.same_place(self.location)
+        self.title, self.description = new_title, new_description
+        if location is not None:
+            self.location = location
+        if window is not None:
+            self.window = window
+        if waitlist_enabled is not None:
+            self.waitlist_enabled = waitlist_enabled
+        self._touch(now)
+        if time_changed or place_changed:
+            self.sequence += 1
+            if self.status is EventStatus.PUBLISHED:
+                self.recorded.append(
+                    EventRescheduled(
+                        occurred_at=now,
+                        event_id=self.id,
+                        time_changed=time_changed,
+                        place_changed=place_changed,
+                    )
+                )
+
+    def change_capacity(
+        self, capacity: Capacity, *, waitlist_head: Sequence[Registration], now: datetime
+    ) -> list[Registration]:
+        """Resize; never below the confirmed attendees. New seats go to the waitlist first.
+
+        `waitlist_head` is the waitlist in ticket order, at least as long as the
+        number of seats gained (or the whole waitlist if shorter).
+        """
+        self._ensure_not_cancelled()
+        if capacity.value < self.attendee_count:
+            raise CapacityBelowAttendees(capacity.value, self.attendee_count)
+        self.capacity = capacity
+        self._touch(now)
+        free = min(self.available_seats, self.waitlist_count)
+        return [self._promote(reg, now) for reg in self._head(waitlist_head, free)]
+
+    # -- seats ---------------------------------------------------------------------------
+
+    def register(
+        self,
+        *,
+        registration_id: UUID,
+        user_id: UUID,
+        existing: Registration | None,
+        now: datetime,
+    ) -> Registration:
+        """A seat if one is free, else a waitlist ticket if the waitlist is on."""
+        if self.status is not EventStatus.PUBLISHED:
+            raise EventNotJoinable(f"the event is {self.status.value}, not open for joining")
+        if self.window.has_ended(now):
+            raise EventNotJoinable("the event has already ended")
+        if existing is not None and existing.is_active:
+            raise AlreadyRegistered(self.id, user_id)
+        if self.available_seats > 0:
+            self.attendee_count += 1
+            status, ticket = RegistrationStatus.CONFIRMED, None
+        elif self.waitlist_enabled:
+            self.waitlist_count += 1
+            self.tickets_issued += 1
+            status, ticket = RegistrationStatus.WAITLISTED, self.tickets_issued
+        else:
+            raise EventFull(self.id)
+        self._touch(now)
+        registration = Registration(
+            id=registration_id,
+            event_id=self.id,
+            user_id=user_id,
+            status=status,
+            waitlist_ticket=ticket,
+            created_at=now,
+            updated_at=now,
+        )
+        self.recorded.append(
+            AttendeeRegistered(
+                occurred_at=now,
+                event_id=self.id,
+                user_id=user_id,
+                registration_id=registration_id,
+                waitlisted=ticket is not None,
+            )
+        )
+        return registration
+
+    def release(
+        self,
+        registration: Registration,
+        *,
+        waitlist_head: Sequence[Registration],
+        now: datetime,
+        by_organizer: bool = False,
+    ) -> Registration | None:
+        """Give up a registration (the caller deletes it); the freed seat goes to the
+        first waitlisted person, who is returned."""
+        self._ensure_not_cancelled()
+        if registration.event_id != self.id or not registration.is_active:
+            raise NotRegistered(self.id, registration.user_id)
+        if self.window.has_ended(now):
+            raise EventNotJoinable("the event has already ended")
+        if registration.status is RegistrationStatus.CONFIRMED:
+            self.attendee_count -= 1
+        else:
+            self.waitlist_count -= 1
+        self._touch(now)
+        self.recorded.append(
+            AttendeeLeft(
+                occurred_at=now,
+                event_id=self.id,
+                user_id=registration.user_id,
+                registration_id=registration.id,
+                removed_by_organizer=by_organizer,
+            )
+        )
+        if registration.status is not RegistrationStatus.CONFIRMED or self.waitlist_count == 0:
+            return None
+        (promoted,) = [self._promote(reg, now) for reg in self._head(waitlist_head, 1)]
+        return promoted
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _head(self, waitlist_head: Sequence[Registration], count: int) -> Sequence[Registration]:
+        head = waitlist_head[:count]
+        tickets = [reg.waitlist_ticket or 0 for reg in head]
+        if (
+            len(head) < count
+            or tickets != sorted(set(tickets))
+            or any(
+                reg.event_id != self.id or reg.status is not RegistrationStatus.WAITLISTED
+                for reg in head
+            )
+        ):
+            raise ValueError("the waitlist head handed to the event is incomplete")
+        return head
+
+    def _promote(self, registration: Registration, now: datetime) -> Registration:
+        registration.confirm(now)
+        self.waitlist_count -= 1
+        self.attendee_count += 1
+        self.recorded.append(
+            AttendeePromoted(
+                occurred_at=now,
+                event_id=self.id,
+                user_id=registration.user_id,
+                registration_id=registration.id,
+            )
+        )
+        return registration
+
+    def _touch(self, now: datetime) -> None:
+        self.updated_at = now
+        self.revision += 1
+
+    def _ensure_not_cancelled(self) -> None:
+        if self.status is EventStatus.CANCELLED:
+            raise EventLocked(self.id)

@@ -1,0 +1,118 @@
+"""Users, their roles, and the sign-in sessions (refresh-token families) they hold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from domain.errors import InvalidCredentials, LastActiveAdmin
+from domain.values import EmailAddress, plain_text
+
+
+class Role(StrEnum):
+    """admin > organizer > attendee."""
+
+    ATTENDEE = "attendee"
+    ORGANIZER = "organizer"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+_RANKS = {Role.ATTENDEE: 0, Role.ORGANIZER: 1, Role.ADMIN: 2}
+
+
+def full_name(value: str) -> str:
+    return plain_text("full_name", value, min_length=1, max_length=200)
+
+
+@dataclass(kw_only=True, slots=True)
+class User:
+    id: UUID
+    email: EmailAddress
+    full_name: str
+    role: Role
+    password_hash: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    def __post_init__(self) -> None:
+        self.full_name = full_name(self.full_name)
+
+    @property
+    def is_active_admin(self) -> bool:
+        return self.is_active and self.role is Role.ADMIN
+
+    def rename(self, name: str, now: datetime) -> None:
+        self.full_name = full_name(name)
+        self.updated_at = now
+
+    def set_password_hash(self, password_hash: str, now: datetime) -> None:
+        self.password_hash = password_hash
+        self.updated_at = now
+
+    def change_role(self, role: Role, *, active_admins: int, now: datetime) -> None:
+        if role is not Role.ADMIN:
+            self._ensure_not_last_admin(active_admins)
+        self.role = role
+        self.updated_at = now
+
+    def deactivate(self, *, active_admins: int, now: datetime) -> None:
+        self._ensure_not_last_admin(active_admins)
+        self.is_active = False
+        self.updated_at = now
+
+    def activate(self, now: datetime) -> None:
+        self.is_active = True
+        self.updated_at = now
+
+    def _ensure_not_last_admin(self, active_admins: int) -> None:
+        if self.is_active_admin and active_admins <= 1:
+            raise LastActiveAdmin()
+
+
+@dataclass(kw_only=True, slots=True)
+class AuthSession:
+    """One sign-in: a family of refresh tokens, of which only the newest is valid.
+
+    Presenting an older member of the family means a token leaked: the whole
+    family is revoked (OAuth 2.0 Security BCP, refresh token rotation).
+    """
+
+    id: UUID
+    user_id: UUID
+    current_token_digest: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    spent_digests: set[str] = field(default_factory=set)
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+    def rotate(self, presented_digest: str, new_digest: str, now: datetime) -> None:
+        """Swap the current refresh token for a new one.
+
+        Raises InvalidCredentials when the session is over; on reuse of a spent
+        token the session is revoked *and* InvalidCredentials is raised, so the
+        caller must persist the revocation before reporting the error.
+        """
+        if not self.is_usable(now):
+            raise InvalidCredentials("the refresh token is no longer valid")
+        if presented_digest != self.current_token_digest:
+            self.revoke(now)
+            raise InvalidCredentials("the refresh token was already used")
+        self.spent_digests.add(presented_digest)
+        self.current_token_digest = new_digest
+
+    def revoke(self, now: datetime) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = now

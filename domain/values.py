@@ -1,0 +1,146 @@
+"""Value objects: frozen, validated on construction, compared by value."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from domain.errors import InvalidValue
+
+MAX_CAPACITY = 100_000
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TIMEZONES = frozenset(available_timezones())
+
+
+def plain_text(field: str, value: str, *, min_length: int, max_length: int) -> str:
+    """Strip surrounding space and reject control characters and bad lengths."""
+    text = unicodedata.normalize("NFC", value).strip()
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in text):
+        raise InvalidValue(field, "must not contain control characters")
+    if not min_length <= len(text) <= max_length:
+        raise InvalidValue(field, f"must be {min_length} to {max_length} characters")
+    return text
+
+
+def require_utc(field: str, moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidValue(field, "must carry a time zone offset")
+    return moment.astimezone(ZoneInfo("UTC"))
+
+
+@dataclass(frozen=True, slots=True)
+class EmailAddress:
+    """An email address, compared case-insensitively (stored lower-cased)."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        normalized = self.value.strip().lower()
+        if len(normalized) > 254 or not _EMAIL.match(normalized):
+            raise InvalidValue("email", "is not a valid email address")
+        object.__setattr__(self, "value", normalized)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    value: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.value, bool) or not 1 <= self.value <= MAX_CAPACITY:
+            raise InvalidValue("capacity", f"must be 1 to {MAX_CAPACITY}")
+
+
+@dataclass(frozen=True, slots=True)
+class Coordinates:
+    latitude: float
+    longitude: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.latitude) and -90 <= self.latitude <= 90):
+            raise InvalidValue("location.latitude", "must be between -90 and 90")
+        if not (math.isfinite(self.longitude) and -180 <= self.longitude <= 180):
+            raise InvalidValue("location.longitude", "must be between -180 and 180")
+
+    def distance_km(self, other: Coordinates) -> float:
+        """Great-circle distance (haversine, mean Earth radius)."""
+        lat1, lat2 = math.radians(self.latitude), math.radians(other.latitude)
+        dlat = lat2 - lat1
+        dlng = math.radians(other.longitude - self.longitude)
+        h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlng / 2) ** 2
+        return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    venue: str = ""
+    address: str = ""
+    city: str = ""
+    country: str = ""
+    coordinates: Coordinates | None = None
+
+    def __post_init__(self) -> None:
+        for name, limit in (("venue", 200), ("address", 500), ("city", 100), ("country", 100)):
+            value = getattr(self, name)
+            text = plain_text(f"location.{name}", value, min_length=0, max_length=limit)
+            object.__setattr__(self, name, text)
+
+    def same_place(self, other: Location) -> bool:
+        return (self.venue, self.address, self.city, self.country) == (
+            other.venue,
+            other.address,
+            other.city,
+            other.country,
+        )
+
+    @property
+    def geocodable_address(self) -> str:
+        return ", ".join(part for part in (self.address, self.city, self.country) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """When an event happens: UTC instants plus the IANA zone to display them in."""
+
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "starts_at", require_utc("starts_at", self.starts_at))
+        object.__setattr__(self, "ends_at", require_utc("ends_at", self.ends_at))
+        if self.timezone not in _TIMEZONES:
+            raise InvalidValue("timezone", "is not a known IANA time zone")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidValue("timezone", "is not a known IANA time zone") from exc
+        if self.ends_at <= self.starts_at:
+            raise InvalidValue("ends_at", "must be after starts_at")
+        if self.ends_at - self.starts_at > timedelta(days=366):
+            raise InvalidValue("ends_at", "an event lasts at most a year")
+
+    def has_ended(self, now: datetime) -> bool:
+        return now >= self.ends_at
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordPolicy:
+    """Length, not composition (NIST 800-63B); never a commonly used password."""
+
+    min_length: int = 12
+    max_length: int = 128
+
+    def check(self, password: str, *, is_common: bool) -> None:
+        if not self.min_length <= len(password) <= self.max_length:
+            raise InvalidValue(
+                "password", f"must be {self.min_length} to {self.max_length} characters"
+            )
+        if is_common:
+            raise InvalidValue("password", "is too common; choose another")
