@@ -1,0 +1,224 @@
+"""The read side over a MemoryStore's committed state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TypeVar
+from uuid import UUID
+
+from adapters.memory.state import MemoryStore
+from application.ports.queries import (
+    EventCriteria,
+    EventQueries,
+    EventSummary,
+    EventView,
+    Keyset,
+    Page,
+    PageRequest,
+    PersonSummary,
+    RegistrationQueries,
+    RegistrationView,
+    UserCriteria,
+    UserQueries,
+    UserView,
+)
+from domain.event import Event
+from domain.registration import Registration, RegistrationStatus
+from domain.users import User
+from domain.values import Coordinates
+
+T = TypeVar("T")
+SortKey = tuple[datetime | None, UUID]
+
+
+def keyset_page(
+    rows: Iterable[T], key: Callable[[T], SortKey], page: PageRequest, *, descending: bool = False
+) -> Page[T]:
+    """Order by `key`, start strictly after `page.after`, and say where to go on."""
+    ordered = sorted(rows, key=lambda row: _comparable(key(row)), reverse=descending)
+    if page.after is not None:
+        start = _comparable((page.after.sort_value, page.after.id))
+        ordered = [
+            row
+            for row in ordered
+            if (_comparable(key(row)) < start if descending else _comparable(key(row)) > start)
+        ]
+    items = ordered[: page.limit]
+    more = len(ordered) > page.limit
+    last = key(items[-1]) if items and more else None
+    return Page(items=items, next=Keyset(*last) if last else None)
+
+
+def _comparable(key: SortKey) -> tuple[float, UUID]:
+    moment, row_id = key
+    return (moment.timestamp() if moment else 0.0, row_id)
+
+
+def matches_text(query: str, *texts: str) -> bool:
+    """Every whitespace-separated term occurs, case-insensitively, in one of the texts."""
+    haystack = " ".join(texts).casefold()
+    return all(term in haystack for term in query.casefold().split())
+
+
+class MemoryEventQueries(EventQueries):
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def get(self, event_id: UUID) -> EventView | None:
+        event = self._store.state.events.get(event_id)
+        return self._view(event) if event else None
+
+    async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
+        found = [e for e in self._store.state.events.values() if _matches(e, criteria)]
+        result = keyset_page(
+            found, lambda e: (e.window.starts_at, e.id), page, descending=criteria.descending
+        )
+        return Page(items=[self._view(e) for e in result.items], next=result.next)
+
+    def _view(self, event: Event) -> EventView:
+        organizer = self._store.state.users.get(event.organizer_id)
+        return EventView(
+            id=event.id,
+            title=event.title,
+            description=event.description,
+            location=event.location,
+            starts_at=event.window.starts_at,
+            ends_at=event.window.ends_at,
+            timezone=event.window.timezone,
+            capacity=event.capacity.value,
+            attendee_count=event.attendee_count,
+            waitlist_enabled=event.waitlist_enabled,
+            waitlist_count=event.waitlist_count,
+            status=event.status,
+            organizer=PersonSummary(
+                id=event.organizer_id, full_name=organizer.full_name if organizer else ""
+            ),
+            sequence=event.sequence,
+            revision=event.revision,
+            created_at=event.created_at,
+            updated_at=event.updated_at,
+        )
+
+
+def _matches(event: Event, c: EventCriteria) -> bool:
+    loc, starts_at = event.location, event.window.starts_at
+    checks = (
+        event.status is c.status,
+        c.text is None or matches_text(c.text, event.title, event.description, loc.venue, loc.city),
+        c.starts_from is None or starts_at >= c.starts_from,
+        c.starts_to is None or starts_at <= c.starts_to,
+        c.city is None or loc.city.casefold() == c.city.casefold(),
+        c.country is None or loc.country.casefold() == c.country.casefold(),
+        not c.available_only or event.available_seats > 0,
+        c.organizer_id is None or event.organizer_id == c.organizer_id,
+        _within(loc.coordinates, c.near, c.radius_km),
+    )
+    return all(checks)
+
+
+def _within(point: Coordinates | None, near: Coordinates | None, radius_km: float | None) -> bool:
+    if near is None or radius_km is None:
+        return True
+    return point is not None and near.distance_km(point) <= radius_km
+
+
+class MemoryRegistrationQueries(RegistrationQueries):
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def get(self, registration_id: UUID) -> RegistrationView | None:
+        registration = self._store.state.registrations.get(registration_id)
+        return self._view(registration) if registration else None
+
+    async def attendees(
+        self, event_id: UUID, status: RegistrationStatus | None, page: PageRequest
+    ) -> Page[RegistrationView]:
+        found = [
+            r
+            for r in self._store.state.registrations.values()
+            if r.event_id == event_id and r.is_active and status in (None, r.status)
+        ]
+        result = keyset_page(found, lambda r: (r.created_at, r.id), page)
+        return Page(items=[self._view(r, with_user=True) for r in result.items], next=result.next)
+
+    async def for_user(
+        self, user_id: UUID, *, starting_after: datetime | None, page: PageRequest
+    ) -> Page[RegistrationView]:
+        events = self._store.state.events
+        found = [
+            r
+            for r in self._store.state.registrations.values()
+            if r.user_id == user_id
+            and r.event_id in events
+            and (starting_after is None or events[r.event_id].window.starts_at > starting_after)
+        ]
+        result = keyset_page(found, lambda r: (events[r.event_id].window.starts_at, r.id), page)
+        return Page(items=[self._view(r, with_event=True) for r in result.items], next=result.next)
+
+    def _view(
+        self, registration: Registration, *, with_user: bool = False, with_event: bool = False
+    ) -> RegistrationView:
+        state = self._store.state
+        user = state.users.get(registration.user_id)
+        event = state.events.get(registration.event_id)
+        return RegistrationView(
+            id=registration.id,
+            event_id=registration.event_id,
+            user_id=registration.user_id,
+            status=registration.status,
+            waitlist_position=self._position(registration),
+            created_at=registration.created_at,
+            user=PersonSummary(id=user.id, full_name=user.full_name)
+            if with_user and user
+            else None,
+            event=_summary(event) if with_event and event else None,
+        )
+
+    def _position(self, registration: Registration) -> int | None:
+        ticket = registration.waitlist_ticket
+        if registration.status is not RegistrationStatus.WAITLISTED or ticket is None:
+            return None
+        return 1 + sum(
+            1
+            for r in self._store.state.registrations.values()
+            if r.event_id == registration.event_id
+            and r.status is RegistrationStatus.WAITLISTED
+            and (r.waitlist_ticket or 0) < ticket
+        )
+
+
+def _summary(event: Event) -> EventSummary:
+    return EventSummary(
+        id=event.id,
+        title=event.title,
+        starts_at=event.window.starts_at,
+        ends_at=event.window.ends_at,
+        timezone=event.window.timezone,
+        status=event.status,
+    )
+
+
+def _mentions(user: User, text: str) -> bool:
+    needle = text.casefold()
+    return needle in str(user.email) or needle in user.full_name.casefold()
+
+
+class MemoryUserQueries(UserQueries):
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def get(self, user_id: UUID) -> UserView | None:
+        user = self._store.state.users.get(user_id)
+        return UserView.of(user) if user else None
+
+    async def search(self, criteria: UserCriteria, page: PageRequest) -> Page[UserView]:
+        found = [
+            u
+            for u in self._store.state.users.values()
+            if criteria.role in (None, u.role)
+            and criteria.is_active in (None, u.is_active)
+            and (criteria.text is None or _mentions(u, criteria.text))
+        ]
+        result = keyset_page(found, lambda u: (None, u.id), page)
+        return Page(items=[UserView.of(u) for u in result.items], next=result.next)

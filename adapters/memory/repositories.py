@@ -1,0 +1,183 @@
+"""Repositories and the outbox over MemoryState tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from adapters.memory.state import MemoryState, clone
+from application.ports.notifications import Broadcast, Notification, Outbox
+from application.ports.repositories import (
+    EventRepository,
+    RegistrationRepository,
+    SessionRepository,
+    UserRepository,
+)
+from domain.errors import AlreadyRegistered, EmailTaken
+from domain.event import Event
+from domain.registration import Registration, RegistrationStatus
+from domain.users import AuthSession, User
+from domain.values import EmailAddress
+
+
+class MemoryUserRepository(UserRepository):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    async def get(self, user_id: UUID) -> User | None:
+        user = self._state.users.get(user_id)
+        return clone(user) if user else None
+
+    async def get_by_email(self, email: EmailAddress) -> User | None:
+        found = [u for u in self._state.users.values() if u.email == email]
+        return clone(found[0]) if found else None
+
+    async def add(self, user: User) -> None:
+        if any(u.email == user.email for u in self._state.users.values()):
+            raise EmailTaken()
+        self._state.users[user.id] = clone(user)
+
+    async def save(self, user: User) -> None:
+        self._state.users[user.id] = clone(user)
+
+    async def lock_active_admins(self) -> int:
+        return sum(1 for u in self._state.users.values() if u.is_active_admin)
+
+
+class MemoryEventRepository(EventRepository):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    async def get(self, event_id: UUID) -> Event | None:
+        event = self._state.events.get(event_id)
+        return clone(event) if event else None
+
+    async def get_for_update(self, event_id: UUID) -> Event | None:
+        return await self.get(event_id)  # the unit of work already holds the store's lock
+
+    async def add(self, event: Event) -> None:
+        self._state.events[event.id] = clone(event)
+
+    async def save(self, event: Event) -> None:
+        stored = clone(event)
+        stored.recorded.clear()
+        self._state.events[event.id] = stored
+
+    async def delete(self, event_id: UUID) -> None:
+        self._state.events.pop(event_id, None)
+        registrations = self._state.registrations
+        for reg_id in [r.id for r in registrations.values() if r.event_id == event_id]:
+            del registrations[reg_id]
+
+
+class MemoryRegistrationRepository(RegistrationRepository):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    async def get(self, registration_id: UUID) -> Registration | None:
+        registration = self._state.registrations.get(registration_id)
+        return clone(registration) if registration else None
+
+    async def find(self, event_id: UUID, user_id: UUID) -> Registration | None:
+        for registration in self._state.registrations.values():
+            if (registration.event_id, registration.user_id) == (event_id, user_id):
+                return clone(registration)
+        return None
+
+    async def add(self, registration: Registration) -> None:
+        if await self.find(registration.event_id, registration.user_id) is not None:
+            raise AlreadyRegistered(registration.event_id, registration.user_id)
+        self._state.registrations[registration.id] = clone(registration)
+
+    async def save(self, registration: Registration) -> None:
+        self._state.registrations[registration.id] = clone(registration)
+
+    async def delete(self, registration_id: UUID) -> None:
+        self._state.registrations.pop(registration_id, None)
+
+    async def waitlist_head(self, event_id: UUID, limit: int) -> list[Registration]:
+        waiting = [
+            r
+            for r in self._state.registrations.values()
+            if r.event_id == event_id and r.status is RegistrationStatus.WAITLISTED
+        ]
+        waiting.sort(key=lambda r: r.waitlist_ticket or 0)
+        return [clone(r) for r in waiting[:limit]]
+
+    async def cancel_all(self, event_id: UUID, now: datetime) -> None:
+        for registration in list(self._state.registrations.values()):
+            if registration.event_id == event_id and registration.is_active:
+                cancelled = clone(registration)
+                cancelled.status = RegistrationStatus.CANCELLED
+                cancelled.waitlist_ticket = None
+                cancelled.updated_at = now
+                self._state.registrations[cancelled.id] = cancelled
+
+    async def active_for_user(self, user_id: UUID, *, ending_after: datetime) -> list[Registration]:
+        events = self._state.events
+        return [
+            clone(r)
+            for r in self._state.registrations.values()
+            if r.user_id == user_id
+            and r.is_active
+            and r.event_id in events
+            and events[r.event_id].window.ends_at > ending_after
+        ]
+
+
+class MemorySessionRepository(SessionRepository):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    async def get(self, session_id: UUID) -> AuthSession | None:
+        session = self._state.sessions.get(session_id)
+        return clone(session) if session else None
+
+    async def find_by_token(self, digest: str) -> AuthSession | None:
+        for session in self._state.sessions.values():
+            if digest == session.current_token_digest or digest in session.spent_digests:
+                return clone(session)
+        return None
+
+    async def add(self, session: AuthSession) -> None:
+        self._state.sessions[session.id] = clone(session)
+
+    async def save(self, session: AuthSession) -> None:
+        self._state.sessions[session.id] = clone(session)
+
+    async def revoke_all_for_user(
+        self, user_id: UUID, now: datetime, *, except_session: UUID | None = None
+    ) -> None:
+        for session in list(self._state.sessions.values()):
+            if session.user_id == user_id and session.id != except_session:
+                revoked = clone(session)
+                revoked.revoke(now)
+                self._state.sessions[revoked.id] = revoked
+
+
+class MemoryOutbox(Outbox):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    async def add(self, notification: Notification) -> None:
+        key = (notification.cause_id, notification.recipient_id)
+        if all((n.cause_id, n.recipient_id) != key for n in self._state.outbox):
+            self._state.outbox.append(notification)
+
+    async def broadcast(self, broadcast: Broadcast) -> None:
+        registrations = sorted(self._state.registrations.values(), key=lambda r: r.created_at)
+        for registration in registrations:
+            if (
+                registration.event_id == broadcast.event_id
+                and registration.status in broadcast.statuses
+            ):
+                await self.add(
+                    Notification(
+                        cause_id=broadcast.cause_id,
+                        kind=broadcast.kind,
+                        recipient_id=registration.user_id,
+                        event_id=broadcast.event_id,
+                        created_at=broadcast.created_at,
+                        details=broadcast.details,
+                    )
+                )

@@ -1,0 +1,48 @@
+"""The tables of the in-memory adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from dataclasses import dataclass, field, fields
+from typing import TypeVar
+from uuid import UUID
+
+from application.ports.notifications import Notification
+from domain.event import Event
+from domain.registration import Registration
+from domain.users import AuthSession, User
+
+T = TypeVar("T")
+
+
+def clone(entity: T) -> T:
+    """Repositories hand out and keep copies, as a database would."""
+    return copy.deepcopy(entity)
+
+
+@dataclass
+class MemoryState:
+    users: dict[UUID, User] = field(default_factory=dict)
+    events: dict[UUID, Event] = field(default_factory=dict)
+    registrations: dict[UUID, Registration] = field(default_factory=dict)
+    sessions: dict[UUID, AuthSession] = field(default_factory=dict)
+    outbox: list[Notification] = field(default_factory=list)
+
+    def load(self, other: MemoryState) -> None:
+        """Become a working copy of `other`: the tables are copied, not the rows
+        (repositories never change a stored row in place)."""
+        for f in fields(self):
+            setattr(self, f.name, copy.copy(getattr(other, f.name)))
+
+
+class MemoryStore:
+    """Committed state, shared by every unit of work and query of one store.
+
+    A unit of work holds `lock` for its whole life, like a row lock held until
+    commit, so memory transactions are serialisable.
+    """
+
+    def __init__(self) -> None:
+        self.state = MemoryState()
+        self.lock = asyncio.Lock()
