@@ -25,9 +25,11 @@ async def close_account(uow: UnitOfWork, user: User, *, now: datetime, ids: IdGe
     await uow.sessions.revoke_all_for_user(user.id, now)
     registrations = await uow.registrations.active_for_user(user.id, ending_after=now)
     # Lock events in id order so concurrent closures cannot deadlock each other.
-    for registration in sorted(registrations, key=lambda reg: reg.event_id):
-        event = await uow.events.get_for_update(registration.event_id)
-        if event is None:
+    for stale in sorted(registrations, key=lambda reg: reg.event_id):
+        event = await uow.events.get_for_update(stale.event_id)
+        # Re-read under the event's lock: a promotion or a leave may have come first.
+        registration = await uow.registrations.get(stale.id)
+        if event is None or registration is None or not registration.is_active:
             continue
         try:
             await release_registration(uow, event, registration, now=now)

@@ -146,7 +146,9 @@ class Event:
         self.waitlist_count = 0
         self.sequence += 1
         self._touch(now)
-        self.recorded.append(EventCancelled(occurred_at=now, event_id=self.id, reason=reason))
+        self.recorded.append(
+            EventCancelled(occurred_at=now, event_id=self.id, reason=self.cancel_reason)
+        )
 
     def revise(
         self,

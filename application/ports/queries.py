@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
+from domain.errors import InvalidValue
 from domain.event import EventStatus
 from domain.registration import RegistrationStatus
 from domain.users import Role, User
@@ -38,7 +39,7 @@ class PageRequest:
 
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_PAGE_SIZE:
-            raise ValueError(f"page size must be 1 to {MAX_PAGE_SIZE}")
+            raise InvalidValue("limit", f"must be 1 to {MAX_PAGE_SIZE}")
 
 
 @dataclass(frozen=True, slots=True)

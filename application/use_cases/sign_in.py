@@ -56,13 +56,17 @@ class SignInWithPassword:
             decision = await self._limiter.hit(f"account:{email}", self._account_rate)
             if not decision.allowed:
                 raise TooManyAttempts(decision.retry_after)
+        user = None
+        if email is not None:
+            async with self._uow() as uow:
+                user = await uow.users.get_by_email(email)
+        # Verify outside any transaction: bcrypt is slow on purpose.
+        valid = await self._hasher.verify(
+            command.password, user.password_hash if user is not None else None
+        )
+        if user is None or not valid or not user.is_active:
+            raise InvalidCredentials("the email or password is wrong")
         async with self._uow() as uow:
-            user = await uow.users.get_by_email(email) if email is not None else None
-            valid = await self._hasher.verify(
-                command.password, user.password_hash if user is not None else None
-            )
-            if user is None or not valid or not user.is_active:
-                raise InvalidCredentials("the email or password is wrong")
             pair = await start_session(uow, self._tokens, self._ids, user, self._clock.now())
             await uow.commit()
         return pair

@@ -64,9 +64,12 @@ class SignUp:
             updated_at=now,
         )
         async with self._uow() as uow:
-            if await uow.users.get_by_email(email) is not None:
-                raise EmailTaken()
-            user.password_hash = await self._hasher.hash(command.password)
+            taken = await uow.users.get_by_email(email) is not None
+        if taken:
+            raise EmailTaken()
+        # Hash outside any transaction: bcrypt takes a while and a connection is precious.
+        user.password_hash = await self._hasher.hash(command.password)
+        async with self._uow() as uow:
             await uow.users.add(user)
             await queue_notifications(
                 uow.outbox, [UserSignedUp(occurred_at=now, user_id=user.id)], self._ids
