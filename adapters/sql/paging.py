@@ -1,0 +1,48 @@
+"""Keyset pagination: WHERE (sort, id) > (:sort, :id) ORDER BY sort, id LIMIT n + 1.
+
+No OFFSET anywhere: a deep page costs what the first one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, Uuid, literal, tuple_
+
+from adapters.sql.tables import UtcDateTime
+from application.ports.queries import Keyset, Page, PageRequest
+
+T = TypeVar("T")
+S = TypeVar("S", bound=Select[Any])
+
+
+def keyset_order(
+    statement: S,
+    page: PageRequest,
+    *,
+    id_column: ColumnElement[Any],
+    sort_column: ColumnElement[Any] | None = None,
+    descending: bool = False,
+) -> S:
+    """Start after `page.after`, order by (sort, id) and fetch one row more than asked."""
+    columns = [id_column] if sort_column is None else [sort_column, id_column]
+    if page.after is not None:
+        after = page.after
+        if sort_column is None:
+            bound: list[ColumnElement[Any]] = [literal(after.id, Uuid())]
+        else:
+            if after.sort_value is None:
+                raise ValueError("this listing's cursor needs a sort value")
+            bound = [literal(after.sort_value, UtcDateTime()), literal(after.id, Uuid())]
+        row, start = tuple_(*columns), tuple_(*bound)
+        statement = statement.where(row < start if descending else row > start)
+    ordering = [column.desc() if descending else column.asc() for column in columns]
+    return statement.order_by(*ordering).limit(page.limit + 1)
+
+
+def page_of(rows: Sequence[T], page: PageRequest, keyset: Callable[[T], Keyset]) -> Page[T]:
+    """The first `limit` rows, and where the next page starts if there is one."""
+    items = list(rows[: page.limit])
+    more = len(rows) > page.limit
+    return Page(items=items, next=keyset(items[-1]) if more and items else None)

@@ -1,0 +1,223 @@
+"""The schema as SQLAlchemy Core metadata. Alembic owns the real DDL (migrations/);
+a test checks that the two never drift apart.
+
+Timestamps are stored in UTC: `timestamptz` on PostgreSQL, and naive UTC text on
+SQLite, which `UtcDateTime` turns back into aware datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects import postgresql
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every dialect."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetimes are not stored; give them a time zone")
+        value = value.astimezone(UTC)
+        # SQLite keeps text: drop the offset so every value has the same fixed width
+        # and compares in time order.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+#: JSONB on PostgreSQL, JSON text elsewhere.
+JsonDocument = JSON().with_variant(postgresql.JSONB(), "postgresql")
+#: BIGSERIAL on PostgreSQL, the rowid alias (INTEGER PRIMARY KEY) on SQLite.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+ROLES = ("attendee", "organizer", "admin")
+EVENT_STATUSES = ("draft", "published", "cancelled")
+REGISTRATION_STATUSES = ("confirmed", "waitlisted", "cancelled")
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    # Lower-cased by EmailAddress; unique through the lower(email) index below.
+    Column("email", String(254), nullable=False),
+    Column("full_name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", Text(), nullable=False),
+    Column("is_active", Boolean(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint(_one_of("role", ROLES), name="role"),
+)
+Index("ux_users_email", func.lower(users.c.email), unique=True)
+Index("ix_users_role_is_active", users.c.role, users.c.is_active)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("organizer_id", Uuid(), ForeignKey("users.id"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text(), nullable=False),
+    Column("venue", String(200), nullable=False),
+    Column("address", String(500), nullable=False),
+    Column("city", String(100), nullable=False),
+    Column("country", String(100), nullable=False),
+    # Case-folded city and country (Python's casefold), for indexed equality filters.
+    Column("city_key", String(100), nullable=False),
+    Column("country_key", String(100), nullable=False),
+    Column("latitude", Double(), nullable=True),
+    Column("longitude", Double(), nullable=True),
+    Column("starts_at", UtcDateTime(), nullable=False),
+    Column("ends_at", UtcDateTime(), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("capacity", Integer(), nullable=False),
+    Column("waitlist_enabled", Boolean(), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attendee_count", Integer(), nullable=False),
+    Column("waitlist_count", Integer(), nullable=False),
+    Column("tickets_issued", Integer(), nullable=False),
+    Column("sequence", Integer(), nullable=False),
+    Column("cancel_reason", Text(), nullable=False),
+    Column("revision", Integer(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint(_one_of("status", EVENT_STATUSES), name="status"),
+    CheckConstraint("capacity >= 1", name="capacity_positive"),
+    CheckConstraint("attendee_count >= 0", name="attendee_count_not_negative"),
+    CheckConstraint("attendee_count <= capacity", name="attendee_count_within_capacity"),
+    CheckConstraint("waitlist_count >= 0", name="waitlist_count_not_negative"),
+    CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="coordinates_complete"),
+)
+# Keyset listing: (starts_at, id) within one status, in both directions.
+Index("ix_events_status_starts_at_id", events.c.status, events.c.starts_at, events.c.id)
+Index("ix_events_city_key_starts_at", events.c.city_key, events.c.starts_at, events.c.id)
+Index("ix_events_country_key_starts_at", events.c.country_key, events.c.starts_at, events.c.id)
+Index("ix_events_organizer_starts_at", events.c.organizer_id, events.c.starts_at, events.c.id)
+# Bounding-box prefilter of distance searches.
+Index("ix_events_latitude_longitude", events.c.latitude, events.c.longitude)
+
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("event_id", Uuid(), ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Uuid(), ForeignKey("users.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("waitlist_ticket", Integer(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("event_id", "user_id"),
+    # Also serves the waitlist head: event_id = ? ORDER BY waitlist_ticket.
+    UniqueConstraint("event_id", "waitlist_ticket"),
+    CheckConstraint(_one_of("status", REGISTRATION_STATUSES), name="status"),
+    CheckConstraint(
+        "status = 'waitlisted' OR waitlist_ticket IS NULL", name="ticket_only_when_waitlisted"
+    ),
+)
+Index(
+    "ix_registrations_event_created_at",
+    registrations.c.event_id,
+    registrations.c.created_at,
+    registrations.c.id,
+)
+Index("ix_registrations_user_id", registrations.c.user_id)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id"), nullable=False),
+    Column("current_token_digest", String(128), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)
+Index("ix_sessions_user_id", sessions.c.user_id)
+
+#: Spent refresh-token digests of each session (its "family"); presenting one
+#: again revokes the session.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("digest", String(128), primary_key=True),
+    Column("session_id", Uuid(), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+)
+Index("ix_refresh_tokens_session_id", refresh_tokens.c.session_id)
+
+#: The transactional outbox. Rows get a database sequence number as id, so that a
+#: broadcast can expand into thousands of rows with one INSERT ... SELECT and the
+#: worker can read them in insertion order; (cause_id, recipient_id) is the
+#: idempotency key of the message itself.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("cause_id", Uuid(), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("recipient_id", Uuid(), ForeignKey("users.id"), nullable=False),
+    # No foreign key: notifications about a deleted event outlive it.
+    Column("event_id", Uuid(), nullable=True),
+    Column("details", JsonDocument, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("status", String(20), nullable=False, server_default="pending"),
+    Column("attempts", Integer(), nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("last_error", Text(), nullable=True),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("cause_id", "recipient_id"),
+    CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="status"),
+)
+Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)
+
+#: Every table, children first: the order to empty them in.
+ALL_TABLES: tuple[Table, ...] = (outbox, refresh_tokens, sessions, registrations, events, users)

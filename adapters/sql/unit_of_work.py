@@ -1,0 +1,76 @@
+"""One database transaction with the repositories that take part in it.
+
+A unit of work holds one pooled connection (SQLAlchemy Core, no ORM session:
+rows are mapped to domain objects explicitly, so an identity map and lazy loads
+would only cost time). The transaction begins with the first statement and is
+rolled back on exit unless `commit()` was called.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.sql.engine import WRITE_LOCK, is_sqlite
+from adapters.sql.events import SqlEventRepository
+from adapters.sql.outbox import SqlOutbox
+from adapters.sql.registrations import SqlRegistrationRepository
+from adapters.sql.sessions import SqlSessionRepository
+from adapters.sql.users import SqlUserRepository
+from application.ports.unit_of_work import UnitOfWork
+
+
+class SqlUnitOfWork(UnitOfWork):
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("a unit of work is entered once")
+        connection = await self._engine.connect()
+        self._connection = connection
+        self.users = SqlUserRepository(connection)
+        self.events = SqlEventRepository(connection)
+        self.registrations = SqlRegistrationRepository(connection)
+        self.sessions = SqlSessionRepository(connection)
+        self.outbox = SqlOutbox(connection)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                await connection.rollback()
+        finally:
+            await connection.close()
+
+    async def commit(self) -> None:
+        if self._connection is None:
+            raise RuntimeError("commit() outside the unit of work")
+        await self._connection.commit()
+
+
+class SqlUnitOfWorkFactory:
+    """A `UnitOfWorkFactory` over one engine: each call is a new unit of work.
+
+    On SQLite its connections begin with BEGIN IMMEDIATE (see `engine.py`), so
+    units of work that write are serialised from their first statement.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = (
+            engine.execution_options(**{WRITE_LOCK: True}) if is_sqlite(engine) else engine
+        )
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._engine)

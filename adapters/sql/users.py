@@ -1,0 +1,55 @@
+"""Users in SQL."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql.mapping import user_from_row, user_values
+from adapters.sql.statements import insert_or_ignore
+from adapters.sql.tables import users
+from application.ports.repositories import UserRepository
+from domain.errors import EmailTaken
+from domain.users import Role, User
+from domain.values import EmailAddress
+
+
+class SqlUserRepository(UserRepository):
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def get(self, user_id: UUID) -> User | None:
+        result = await self._connection.execute(select(users).where(users.c.id == user_id))
+        row = result.mappings().first()
+        return None if row is None else user_from_row(row)
+
+    async def get_by_email(self, email: EmailAddress) -> User | None:
+        # lower(email) matches the unique index; stored emails are lower-case already.
+        statement = select(users).where(func.lower(users.c.email) == str(email))
+        row = (await self._connection.execute(statement)).mappings().first()
+        return None if row is None else user_from_row(row)
+
+    async def add(self, user: User) -> None:
+        statement = (
+            insert_or_ignore(self._connection, users, [func.lower(users.c.email)])
+            .values(user_values(user))
+            .returning(users.c.id)
+        )
+        if (await self._connection.execute(statement)).first() is None:
+            raise EmailTaken()
+
+    async def save(self, user: User) -> None:
+        values = user_values(user)
+        del values["id"], values["created_at"]
+        await self._connection.execute(update(users).where(users.c.id == user.id).values(values))
+
+    async def lock_active_admins(self) -> int:
+        statement = (
+            select(users.c.id)
+            .where(users.c.role == Role.ADMIN.value, users.c.is_active)
+            .order_by(users.c.id)
+            .with_for_update()
+        )
+        return len((await self._connection.execute(statement)).all())
