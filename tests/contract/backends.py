@@ -10,10 +10,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from adapters.memory.queries import MemoryEventQueries, MemoryRegistrationQueries, MemoryUserQueries
 from adapters.memory.state import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
-from application.ports.notifications import Notification
+from adapters.sql.event_queries import SqlEventQueries
+from adapters.sql.registration_queries import SqlRegistrationQueries
+from adapters.sql.tables import outbox as outbox_table
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.sql.user_queries import SqlUserQueries
+from application.ports.notifications import Notification, NotificationKind
 from application.ports.queries import EventQueries, RegistrationQueries, UserQueries
 from application.ports.unit_of_work import UnitOfWorkFactory
 
@@ -41,5 +49,32 @@ def memory_backend() -> Backend:
         events=MemoryEventQueries(store),
         registrations=MemoryRegistrationQueries(store),
         users=MemoryUserQueries(store),
+        outbox=outbox,
+    )
+
+
+def sql_backend(name: str, engine: AsyncEngine) -> Backend:
+    async def outbox() -> list[Notification]:
+        statement = select(outbox_table).order_by(outbox_table.c.id)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(statement)).mappings().all()
+        return [
+            Notification(
+                cause_id=row["cause_id"],
+                kind=NotificationKind(row["kind"]),
+                recipient_id=row["recipient_id"],
+                created_at=row["created_at"],
+                event_id=row["event_id"],
+                details=row["details"],
+            )
+            for row in rows
+        ]
+
+    return Backend(
+        name=name,
+        uow=SqlUnitOfWorkFactory(engine),
+        events=SqlEventQueries(engine),
+        registrations=SqlRegistrationQueries(engine),
+        users=SqlUserQueries(engine),
         outbox=outbox,
     )

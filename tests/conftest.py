@@ -1,0 +1,101 @@
+"""Databases for the suites that need one (contract and integration tests).
+
+PostgreSQL: `EVENTAPI_TEST_DATABASE_URL` names a throwaway database (CI creates
+one per run); without it a uniquely named database is created on
+postgresql://postgres@127.0.0.1:5432 for this test session and dropped at the
+end. If PostgreSQL cannot be reached the tests that need it fail: they are never
+skipped. The schema is migrated once per session and emptied before each test.
+
+SQLite: one migrated file per session, copied for each test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from adapters.sql.engine import create_database_engine
+from adapters.sql.migrate import upgrade_database
+from adapters.sql.tables import ALL_TABLES
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def run_apart(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine to completion on its own loop in another thread, so that
+    session fixtures work whether or not a test's event loop is running."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL database for this session, as an asyncpg URL."""
+    configured = os.environ.get("EVENTAPI_TEST_DATABASE_URL")
+    if configured:
+        run_apart(upgrade_database(configured))
+        yield configured
+        return
+    server = make_url(os.environ.get("EVENTAPI_TEST_POSTGRES_SERVER", DEFAULT_SERVER))
+    name = f"eventapi_test_{secrets.token_hex(6)}"
+    admin = server.set(drivername="postgresql+asyncpg")
+    run_apart(_admin(admin, f'CREATE DATABASE "{name}"'))
+    try:
+        url = server.set(drivername="postgresql+asyncpg", database=name)
+        rendered = url.render_as_string(hide_password=False)
+        run_apart(upgrade_database(rendered))
+        yield rendered
+    finally:
+        run_apart(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(server: URL, statement: str) -> None:
+    engine = create_async_engine(server, isolation_level="AUTOCOMMIT", pool_pre_ping=False)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def postgres_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the session's database, every table emptied first."""
+    engine = create_database_engine(postgres_url)
+    tables = ", ".join(table.name for table in ALL_TABLES)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    run_apart(upgrade_database(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture
+async def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh, migrated SQLite file."""
+    path = tmp_path / "eventapi.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = create_database_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
