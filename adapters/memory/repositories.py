@@ -28,6 +28,9 @@ class MemoryUserRepository(UserRepository):
         user = self._state.users.get(user_id)
         return clone(user) if user else None
 
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        return await self.get(user_id)  # the unit of work already holds the store's lock
+
     async def get_by_email(self, email: EmailAddress) -> User | None:
         found = [u for u in self._state.users.values() if u.email == email]
         return clone(found[0]) if found else None

@@ -17,6 +17,10 @@ class UserRepository(Protocol):
 
     async def get_by_email(self, email: EmailAddress) -> User | None: ...
 
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        """The user, locked against concurrent changes until the unit of work ends."""
+        ...
+
     async def add(self, user: User) -> None:
         """Raises EmailTaken when the address is in use (case-insensitively)."""
         ...

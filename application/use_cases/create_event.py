@@ -11,7 +11,7 @@ from application.ports.system import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
 from domain.errors import InvalidTransition
-from domain.event import Event, EventStatus
+from domain.event import Event, EventStatus, description_input
 from domain.users import Role
 from domain.values import Capacity, Location
 
@@ -57,7 +57,7 @@ class CreateEvent:
             id=self._ids.new_id(),
             organizer_id=actor.user_id,
             title=command.title,
-            description=self._sanitizer.clean(command.description),
+            description=self._sanitizer.clean(description_input(command.description)),
             location=command.location.merged_into(Location()),
             window=command.window.merged_into(None),
             capacity=Capacity(command.capacity),

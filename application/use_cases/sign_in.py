@@ -67,6 +67,15 @@ class SignInWithPassword:
         if user is None or not valid or not user.is_active:
             raise InvalidCredentials("the email or password is wrong")
         async with self._uow() as uow:
-            pair = await start_session(uow, self._tokens, self._ids, user, self._clock.now())
+            # The account may have changed while bcrypt ran: a new password or a
+            # deactivation must win over a sign-in that checked the old state.
+            current = await uow.users.get_for_update(user.id)
+            if (
+                current is None
+                or not current.is_active
+                or current.password_hash != user.password_hash
+            ):
+                raise InvalidCredentials("the email or password is wrong")
+            pair = await start_session(uow, self._tokens, self._ids, current, self._clock.now())
             await uow.commit()
         return pair

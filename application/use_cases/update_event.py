@@ -14,7 +14,7 @@ from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.principal import Principal
 from application.use_cases.cancel_event import cancel_and_release
 from domain.errors import InvalidTransition, PreconditionFailed
-from domain.event import Event, EventStatus
+from domain.event import Event, EventStatus, description_input
 from domain.values import Capacity, Location
 
 
@@ -71,7 +71,9 @@ class UpdateEvent:
             event.revise(
                 now=now,
                 title=command.title,
-                description=None if description is None else self._sanitizer.clean(description),
+                description=None
+                if description is None
+                else self._sanitizer.clean(description_input(description)),
                 location=_merged(command.location, event),
                 window=None
                 if command.window.is_empty

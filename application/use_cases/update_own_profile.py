@@ -45,7 +45,7 @@ class UpdateOwnProfile:
         actor = require_signed_in(command.actor)
         now = self._clock.now()
         async with self._uow() as uow:
-            user = await uow.users.get(actor.user_id)
+            user = await uow.users.get_for_update(actor.user_id)
             if user is None or not user.is_active:
                 raise NotAuthenticated("the account is not active")
             if command.full_name is not None:

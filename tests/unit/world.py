@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from adapters.bcrypt_hasher import BcryptHasher
 from adapters.common_passwords import CommonPasswordSet
@@ -102,7 +102,7 @@ class World:
 
     async def user(self, role: Role = Role.ATTENDEE, name: str = "Ada Lovelace") -> Principal:
         """A new active user with `role`, as a signed-in principal."""
-        email = f"{self.ids.new_id().hex[:12]}@example.org"
+        email = f"{uuid4().hex}@example.org"
         view = await self.sign_up.open_account(
             SignUpCommand(email=email, password=PASSWORD, full_name=name), role
         )
