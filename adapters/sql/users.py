@@ -21,8 +21,17 @@ class SqlUserRepository(UserRepository):
         self._connection = connection
 
     async def get(self, user_id: UUID) -> User | None:
-        result = await self._connection.execute(select(users).where(users.c.id == user_id))
-        row = result.mappings().first()
+        return await self._load(user_id, lock=False)
+
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        """FOR UPDATE on PostgreSQL; SQLite units of work hold the write lock already."""
+        return await self._load(user_id, lock=True)
+
+    async def _load(self, user_id: UUID, *, lock: bool) -> User | None:
+        statement = select(users).where(users.c.id == user_id)
+        if lock:
+            statement = statement.with_for_update()
+        row = (await self._connection.execute(statement)).mappings().first()
         return None if row is None else user_from_row(row)
 
     async def get_by_email(self, email: EmailAddress) -> User | None:
