@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib import resources
 
 from application.ports.security import CommonPasswords
 
@@ -18,3 +19,9 @@ class CommonPasswordSet(CommonPasswords):
 
     def __len__(self) -> int:
         return len(self._passwords)
+
+    @classmethod
+    def shipped(cls) -> CommonPasswordSet:
+        """The list that ships with eventapi (see adapters/data/README.md)."""
+        text = resources.files("adapters.data").joinpath("common-passwords.txt").read_text("utf-8")
+        return cls(text.splitlines())

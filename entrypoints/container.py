@@ -1,0 +1,122 @@
+"""The composition root: which adapter serves which port, for HTTP, CLI and worker.
+
+Everything constructs synchronously (no I/O until first use); resources are
+closed by the app's lifespan or the CLI/worker on exit (`close_resources`).
+Tests override providers (`container.clock.override(...)`) instead of patching.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from adapters.bcrypt_hasher import BcryptHasher
+from adapters.common_passwords import CommonPasswordSet
+from adapters.html_sanitizer import Nh3Sanitizer
+from adapters.jwt_tokens import JwtTokenService
+from adapters.memory.rate_limiter import MemoryRateLimiter
+from adapters.sql.engine import create_database_engine
+from adapters.sql.event_queries import SqlEventQueries
+from adapters.sql.registration_queries import SqlRegistrationQueries
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.sql.user_queries import SqlUserQueries
+from adapters.system_clock import SystemClock
+from adapters.uuid7 import Uuid7Generator
+from application.use_cases.cancel_event import CancelEvent
+from application.use_cases.close_own_account import CloseOwnAccount
+from application.use_cases.create_event import CreateEvent
+from application.use_cases.create_user import CreateUser
+from application.use_cases.delete_event import DeleteEvent
+from application.use_cases.delete_user import DeleteUser
+from application.use_cases.get_event import GetEvent
+from application.use_cases.get_user import GetUser
+from application.use_cases.identify_caller import IdentifyCaller
+from application.use_cases.leave_event import LeaveEvent
+from application.use_cases.list_attendees import ListAttendees
+from application.use_cases.list_my_registrations import ListMyRegistrations
+from application.use_cases.list_users import ListUsers
+from application.use_cases.refresh_session import RefreshSession
+from application.use_cases.register_for_event import RegisterForEvent
+from application.use_cases.remove_attendee import RemoveAttendee
+from application.use_cases.revoke_token import RevokeToken
+from application.use_cases.search_events import SearchEvents
+from application.use_cases.sign_in import SignInWithPassword
+from application.use_cases.sign_up import SignUp
+from application.use_cases.update_event import UpdateEvent
+from application.use_cases.update_own_profile import UpdateOwnProfile
+from application.use_cases.update_user import UpdateUser
+from domain.values import PasswordPolicy
+from entrypoints.http.cursors import CursorCodec
+from entrypoints.settings import Settings
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    # -- the outside world ------------------------------------------------------------
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(Uuid7Generator)
+    engine = providers.Singleton(create_database_engine, settings.provided.database_url)
+    uow = providers.Singleton(SqlUnitOfWorkFactory, engine)
+    event_queries = providers.Singleton(SqlEventQueries, engine)
+    registration_queries = providers.Singleton(SqlRegistrationQueries, engine)
+    user_queries = providers.Singleton(SqlUserQueries, engine)
+    hasher = providers.Singleton(
+        BcryptHasher,
+        pepper=settings.provided.derived_key.call("password-pepper"),
+        rounds=settings.provided.bcrypt_rounds,
+    )
+    tokens = providers.Singleton(
+        JwtTokenService,
+        keys=settings.provided.token_keys,
+        signing_kid=settings.provided.token_kid,
+        issuer=settings.provided.public_url,
+        audience="eventapi",
+        access_ttl=settings.provided.access_token_ttl,
+    )
+    cursors = providers.Singleton(CursorCodec, settings.provided.derived_key.call("cursors"))
+    limiter = providers.Singleton(MemoryRateLimiter)
+    sanitizer = providers.Singleton(Nh3Sanitizer)
+    common_passwords = providers.Singleton(CommonPasswordSet.shipped)
+    password_policy = providers.Singleton(
+        PasswordPolicy,
+        min_length=settings.provided.password_min_length,
+        max_length=settings.provided.password_max_length,
+    )
+
+    # -- use cases (Factory: one per call, all state lives in the adapters) ------------
+    sign_up = providers.Factory(SignUp, uow, hasher, common_passwords, password_policy, clock, ids)
+    sign_in = providers.Factory(SignInWithPassword, uow, hasher, tokens, limiter, clock, ids)
+    refresh_session = providers.Factory(RefreshSession, uow, tokens, clock)
+    revoke_token = providers.Factory(RevokeToken, uow, tokens, clock)
+    identify_caller = providers.Factory(IdentifyCaller, uow, tokens, clock)
+    get_user = providers.Factory(GetUser, user_queries)
+    update_own_profile = providers.Factory(
+        UpdateOwnProfile, uow, hasher, common_passwords, password_policy, clock
+    )
+    close_own_account = providers.Factory(CloseOwnAccount, uow, clock, ids)
+    list_users = providers.Factory(ListUsers, user_queries)
+    create_user = providers.Factory(CreateUser, sign_up)
+    update_user = providers.Factory(UpdateUser, uow, clock, ids)
+    delete_user = providers.Factory(DeleteUser, uow, clock, ids)
+    create_event = providers.Factory(CreateEvent, uow, event_queries, sanitizer, clock, ids)
+    update_event = providers.Factory(UpdateEvent, uow, event_queries, sanitizer, clock, ids)
+    cancel_event = providers.Factory(CancelEvent, uow, event_queries, clock, ids)
+    delete_event = providers.Factory(DeleteEvent, uow, clock, ids)
+    get_event = providers.Factory(GetEvent, event_queries)
+    search_events = providers.Factory(SearchEvents, event_queries)
+    register_for_event = providers.Factory(RegisterForEvent, uow, clock, ids)
+    leave_event = providers.Factory(LeaveEvent, uow, clock, ids)
+    remove_attendee = providers.Factory(RemoveAttendee, uow, clock, ids)
+    list_attendees = providers.Factory(ListAttendees, event_queries, registration_queries)
+    list_my_registrations = providers.Factory(ListMyRegistrations, registration_queries, clock)
+
+
+def build_container(settings: Settings) -> Container:
+    container = Container(settings=settings)
+    return container
+
+
+async def close_resources(container: Container) -> None:
+    """Dispose of what holds connections (an engine that never connected costs nothing)."""
+    await container.engine().dispose()
+    container.engine.reset()

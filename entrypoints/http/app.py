@@ -1,0 +1,140 @@
+"""`create_app(container)`: the Litestar application. Nothing connects at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
+
+from adapters.sql.migrate import upgrade_database
+from entrypoints.container import Container, build_container, close_resources
+from entrypoints.http.bridge import container_dependencies
+from entrypoints.http.controllers.auth import AuthController
+from entrypoints.http.controllers.events import EventsController
+from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.registrations import RegistrationsController
+from entrypoints.http.controllers.users import OwnAccountController, UsersController
+from entrypoints.http.docs_assets import ASSETS_PATH, docs_assets_router
+from entrypoints.http.middleware import request_context
+from entrypoints.http.openapi import COMPONENTS
+from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.settings import Settings
+
+MAX_BODY_BYTES = 1024 * 1024
+#: The render plugins link a favicon on a CDN by default; the docs must not leave the host.
+NO_FAVICON = "<link rel='icon' href='data:,'>"
+FORM_PATHS = ("/api/v1/auth/token", "/api/v1/auth/revoke")
+
+
+def create_app(container: Container | None = None) -> Litestar:
+    container = container or build_container(Settings.from_environment())
+    settings: Settings = container.settings()
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if settings.database_url.startswith("sqlite"):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            await upgrade_database(container.engine())  # the embedded default migrates itself
+        try:
+            yield
+        finally:
+            await close_resources(container)
+
+    dependencies = container_dependencies(container)
+    dependencies["engine"] = _provide_engine(container)
+    return Litestar(
+        route_handlers=[
+            AuthController,
+            OwnAccountController,
+            UsersController,
+            EventsController,
+            RegistrationsController,
+            HealthController,
+            docs_assets_router(),
+        ],
+        dependencies=dependencies,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_context],
+        before_request=_require_content_type,
+        request_max_body_size=MAX_BODY_BYTES,
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_credentials=False,
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "X-Request-ID",
+            ],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Retry-After",
+                "X-Request-ID",
+                "RateLimit",
+                "RateLimit-Policy",
+            ],
+        )
+        if settings.cors_origins
+        else None,
+        openapi_config=OpenAPIConfig(
+            title="eventapi",
+            version=version("eventapi"),
+            description="Events, registrations with waitlists, and the accounts that run them.",
+            path="/schema",
+            components=COMPONENTS,
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    js_url=f"{ASSETS_PATH}/swagger-ui/swagger-ui-bundle.js",
+                    css_url=f"{ASSETS_PATH}/swagger-ui/swagger-ui.css",
+                    standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui/swagger-ui-standalone-preset.js",
+                    path="/swagger",
+                    favicon=NO_FAVICON,
+                ),
+                RedocRenderPlugin(
+                    js_url=f"{ASSETS_PATH}/redoc/redoc.standalone.js",
+                    google_fonts=False,
+                    path="/redoc",
+                ),
+                ScalarRenderPlugin(js_url=f"{ASSETS_PATH}/scalar/standalone.js", path="/scalar"),
+            ],
+        ),
+        lifespan=[lifespan],
+        debug=False,
+    )
+
+
+def _provide_engine(container: Container) -> Any:
+    from litestar.di import Provide
+
+    def engine() -> Any:
+        return container.engine()
+
+    return Provide(engine, sync_to_thread=False)
+
+
+async def _require_content_type(request: Request[Any, Any, Any]) -> None:
+    """415 for a body that is not what the route reads (JSON, or a form for OAuth2)."""
+    if request.method not in {"POST", "PUT", "PATCH"}:
+        return
+    has_body = request.headers.get("content-length", "0") not in {"", "0"} or (
+        "transfer-encoding" in request.headers
+    )
+    if not has_body:
+        return
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    expected = (
+        "application/x-www-form-urlencoded"
+        if request.url.path in FORM_PATHS
+        else "application/json"
+    )
+    if media_type != expected:
+        raise HTTPException(status_code=415, detail=f"send the body as {expected}")

@@ -1,0 +1,56 @@
+"""Container providers as Litestar dependencies, and the caller as one too.
+
+Litestar owns request-scoped values (the principal, the body, the query); the
+container owns the object graph. Handlers name what they need with
+`NamedDependency[...]`; this module makes each use-case provider available
+under its container name (e.g. `register_for_event`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dependency_injector import providers
+from litestar import Request
+from litestar.di import NamedDependency, Provide
+
+from application.principal import Principal
+from application.use_cases.identify_caller import IdentifyCaller
+from domain.errors import NotAuthenticated
+from entrypoints.container import Container
+
+
+def container_dependencies(container: Container) -> dict[str, Provide]:
+    """Every use case (Factory provider), the cursor codec and the clock, by name."""
+    wanted = {
+        name: provider
+        for name, provider in container.providers.items()
+        if isinstance(provider, providers.Factory) or name in {"cursors", "clock"}
+    }
+    dependencies = {
+        name: Provide(_call(provider), sync_to_thread=False) for name, provider in wanted.items()
+    }
+    dependencies["principal"] = Provide(provide_principal)
+    return dependencies
+
+
+def _call(provider: providers.Provider[Any]) -> Callable[[], Any]:
+    def provide() -> Any:
+        return provider()
+
+    return provide
+
+
+async def provide_principal(
+    request: Request[Any, Any, Any], identify_caller: NamedDependency[IdentifyCaller]
+) -> Principal | None:
+    """The signed-in caller, None for anonymous ones. A malformed or invalid
+    Authorization header is a 401, never silently anonymous."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 4096:
+        raise NotAuthenticated("use 'Authorization: Bearer <access token>'")
+    return await identify_caller.execute(token.strip())

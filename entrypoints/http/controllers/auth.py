@@ -1,0 +1,147 @@
+"""`/api/v1/auth`: sign-up, the OAuth2 token endpoint (RFC 6749) and revocation (RFC 7009)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Response, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body
+from msgspec import Struct
+
+from application.principal import Principal
+from application.sessions import TokenPair
+from application.use_cases.refresh_session import RefreshCommand, RefreshSession
+from application.use_cases.revoke_token import RevokeCommand, RevokeToken
+from application.use_cases.sign_in import SignInCommand, SignInWithPassword
+from application.use_cases.sign_up import SignUp, SignUpCommand
+from domain.errors import InvalidCredentials, InvalidValue, NotAuthenticated
+from entrypoints.http.openapi import BEARER, responses
+from entrypoints.http.schemas.users import SignUpIn, UserOut
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+MAX_FIELD = 4096
+
+
+class TokenOut(Struct, frozen=True):
+    access_token: str
+    token_type: str
+    expires_in: int
+    refresh_token: str
+
+
+class OAuthError(Struct, frozen=True):
+    """RFC 6749 §5.2 error body."""
+
+    error: str
+    error_description: str
+
+
+class TokenForm(Struct, frozen=True):
+    """RFC 6749 §4.3 / §6, form-encoded; validated by hand so that every
+    failure is an RFC 6749 error body rather than a problem document."""
+
+    grant_type: str = ""
+    username: str = ""
+    password: str = ""
+    refresh_token: str = ""
+    scope: str = ""
+
+
+class RevokeForm(Struct, frozen=True):
+    token: str = ""
+    token_type_hint: str = ""
+
+
+def oauth_error(error: str, description: str) -> Response[OAuthError]:
+    return Response(OAuthError(error, description), status_code=400, headers=NO_STORE)
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post(
+        "/register",
+        status_code=201,
+        summary="Create an attendee account",
+        responses=responses(400, 409, 413, 415, 429),
+    )
+    async def register(self, data: SignUpIn, sign_up: NamedDependency[SignUp]) -> Response[UserOut]:
+        user = await sign_up.execute(
+            SignUpCommand(email=data.email, password=data.password, full_name=data.full_name)
+        )
+        return Response(
+            UserOut.of(user), status_code=201, headers={"Location": f"/api/v1/users/{user.id}"}
+        )
+
+    @post(
+        "/token",
+        status_code=200,
+        summary="OAuth2 token endpoint: password and refresh_token grants",
+        responses={
+            **responses(413, 415, 429),
+            400: ResponseSpec(data_container=OAuthError, description="RFC 6749 §5.2 error"),
+        },
+    )
+    async def token(
+        self,
+        data: Annotated[TokenForm, FORM],
+        sign_in: NamedDependency[SignInWithPassword],
+        refresh_session: NamedDependency[RefreshSession],
+    ) -> Response[Any]:
+        if any(
+            len(value) > MAX_FIELD for value in (data.username, data.password, data.refresh_token)
+        ):
+            return oauth_error("invalid_request", "a field is too long")
+        try:
+            if data.grant_type == "password":
+                if not data.username or not data.password:
+                    return oauth_error("invalid_request", "username and password are required")
+                pair = await sign_in.execute(
+                    SignInCommand(email=data.username, password=data.password)
+                )
+            elif data.grant_type == "refresh_token":
+                if not data.refresh_token:
+                    return oauth_error("invalid_request", "refresh_token is required")
+                pair = await refresh_session.execute(
+                    RefreshCommand(refresh_token=data.refresh_token)
+                )
+            elif not data.grant_type:
+                return oauth_error("invalid_request", "grant_type is required")
+            else:
+                return oauth_error("unsupported_grant_type", "use password or refresh_token")
+        except (InvalidCredentials, InvalidValue):
+            return oauth_error("invalid_grant", "the credentials are not valid")
+        return Response(_token_out(pair), headers=NO_STORE)
+
+    @post(
+        "/revoke",
+        status_code=200,
+        summary="Sign out: revoke a refresh or access token (RFC 7009)",
+        security=BEARER,
+        responses=responses(401, 413, 415, 429),
+    )
+    async def revoke(
+        self,
+        data: Annotated[RevokeForm, FORM],
+        principal: NamedDependency[Principal | None],
+        revoke_token: NamedDependency[RevokeToken],
+    ) -> Response[None]:
+        if principal is None:
+            raise NotAuthenticated("sign in to sign out")
+        if data.token and len(data.token) <= MAX_FIELD:
+            await revoke_token.execute(RevokeCommand(actor=principal, token=data.token))
+        return Response(None, status_code=200, headers=NO_STORE)
+
+
+def _token_out(pair: TokenPair) -> TokenOut:
+    return TokenOut(
+        access_token=pair.access_token,
+        token_type="bearer",  # noqa: S106 - RFC 6749 token type, not a secret
+        expires_in=pair.expires_in,
+        refresh_token=pair.refresh_token,
+    )

@@ -1,0 +1,290 @@
+"""`/api/v1/events`: listing and search, the event itself, and its calendar entry."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from adapters.icalendar_invites import event_calendar
+from application.ports.queries import DEFAULT_PAGE_SIZE, EventCriteria, EventView
+from application.ports.system import Clock
+from application.principal import Principal
+from application.use_cases.cancel_event import CancelEvent, CancelEventCommand
+from application.use_cases.create_event import CreateEvent, CreateEventCommand
+from application.use_cases.delete_event import DeleteEvent, DeleteEventCommand
+from application.use_cases.get_event import GetEvent, GetEventCommand
+from application.use_cases.search_events import SearchEvents, SearchEventsCommand
+from application.use_cases.update_event import UpdateEvent, UpdateEventCommand
+from domain.errors import InvalidValue, PreconditionFailed
+from domain.event import EventStatus
+from domain.values import Coordinates
+from entrypoints.http.cursors import CursorCodec
+from entrypoints.http.openapi import BEARER, responses
+from entrypoints.http.paging import Limit, page_request, query_fingerprint
+from entrypoints.http.schemas.common import given
+from entrypoints.http.schemas.events import (
+    CancelIn,
+    EventChangesIn,
+    EventOut,
+    EventPage,
+    NewEventIn,
+)
+
+Principal_ = NamedDependency[Principal | None]
+DateOrMoment = Annotated[
+    str,
+    Parameter(
+        max_length=40,
+        description="A date (`2030-05-01`, whole day) or an RFC 3339 date-time with offset",
+    ),
+]
+
+
+def etag_of(body: EventOut) -> str:
+    return '"' + hashlib.sha256(msgspec.json.encode(body)).hexdigest()[:32] + '"'
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if header is None:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def _moment(raw: str | None, field: str, *, end_of_day: bool) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidValue(field, "must be a date or an RFC 3339 date-time") from None
+    if moment.tzinfo is None:
+        raise InvalidValue(field, "a date-time needs a UTC offset, e.g. Z or +02:00")
+    return moment
+
+
+def _near(raw: str | None) -> Coordinates | None:
+    if raw is None:
+        return None
+    try:
+        latitude, longitude = (float(part) for part in raw.split(","))
+    except ValueError:
+        raise InvalidValue("near", "must be 'latitude,longitude'") from None
+    try:
+        return Coordinates(latitude, longitude)
+    except InvalidValue as exc:
+        raise InvalidValue("near", exc.message) from None
+
+
+class EventsController(Controller):
+    path = "/api/v1/events"
+    tags = ["events"]
+
+    @get(
+        "",
+        summary="List and search events",
+        description="Published events for everyone; organizers and admins add `status=draft`.",
+        responses=responses(400, 401, 403, 429),
+    )
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal_,
+        search_events: NamedDependency[SearchEvents],
+        cursors: NamedDependency[CursorCodec],
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Annotated[str | None, Parameter(max_length=500)] = None,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        starts_from: DateOrMoment | None = None,
+        starts_to: DateOrMoment | None = None,
+        city: Annotated[str | None, Parameter(max_length=100)] = None,
+        country: Annotated[str | None, Parameter(max_length=100)] = None,
+        near: Annotated[str | None, Parameter(max_length=60, description="lat,lng")] = None,
+        radius_km: Annotated[float | None, Parameter(gt=0, le=20_000)] = None,
+        available: bool = False,
+        organizer_id: UUID | None = None,
+        status: Literal["draft", "published", "cancelled"] = "published",
+        sort: Literal["starts_at", "-starts_at"] = "starts_at",
+    ) -> EventPage:
+        fingerprint = query_fingerprint(request, "events")
+        criteria = EventCriteria(
+            text=q.strip() or None if q else None,
+            starts_from=_moment(starts_from, "starts_from", end_of_day=False),
+            starts_to=_moment(starts_to, "starts_to", end_of_day=True),
+            city=city or None,
+            country=country or None,
+            near=_near(near),
+            radius_km=radius_km,
+            available_only=available,
+            organizer_id=organizer_id,
+            status=EventStatus(status),
+            descending=sort == "-starts_at",
+        )
+        page = await search_events.execute(
+            SearchEventsCommand(
+                actor=principal,
+                criteria=criteria,
+                page=page_request(cursors, limit, cursor, fingerprint),
+            )
+        )
+        return EventPage(
+            items=[EventOut.of(view) for view in page.items],
+            next_cursor=cursors.encode(page.next, fingerprint) if page.next else None,
+        )
+
+    @post(
+        "",
+        status_code=201,
+        summary="Create an event (organizer, admin); a draft unless status=published",
+        security=BEARER,
+        responses=responses(400, 401, 403, 413, 415, 429),
+    )
+    async def create(
+        self, data: NewEventIn, principal: Principal_, create_event: NamedDependency[CreateEvent]
+    ) -> Response[EventOut]:
+        view = await create_event.execute(
+            CreateEventCommand(
+                actor=principal,
+                title=data.title,
+                description=data.description,
+                location=data.location.to_input(),
+                window=data.window(),
+                capacity=data.capacity,
+                waitlist_enabled=data.waitlist_enabled,
+                status=EventStatus(data.status),
+            )
+        )
+        body = EventOut.of(view)
+        return Response(
+            body,
+            status_code=201,
+            headers={"Location": f"/api/v1/events/{view.id}", "ETag": etag_of(body)},
+        )
+
+    @get(
+        "/{event_id:uuid}",
+        summary="One event (drafts only for their organizer and admins)",
+        responses=responses(401, 404, 429),
+    )
+    async def get_one(
+        self,
+        request: Request[Any, Any, Any],
+        event_id: UUID,
+        principal: Principal_,
+        get_event: NamedDependency[GetEvent],
+    ) -> Response[EventOut]:
+        body = EventOut.of(
+            await get_event.execute(GetEventCommand(actor=principal, event_id=event_id))
+        )
+        etag = etag_of(body)
+        if _matches(request.headers.get("if-none-match"), etag):
+            return Response(None, status_code=304, headers={"ETag": etag})  # type: ignore[arg-type]
+        return Response(body, headers={"ETag": etag})
+
+    @patch(
+        "/{event_id:uuid}",
+        summary="Change, publish or cancel an event (owner, admin); honours If-Match",
+        security=BEARER,
+        responses=responses(400, 401, 403, 404, 409, 412, 413, 415, 429),
+    )
+    async def update(
+        self,
+        request: Request[Any, Any, Any],
+        event_id: UUID,
+        data: EventChangesIn,
+        principal: Principal_,
+        get_event: NamedDependency[GetEvent],
+        update_event: NamedDependency[UpdateEvent],
+    ) -> Response[EventOut]:
+        expected: int | None = None
+        if_match = request.headers.get("if-match")
+        if if_match is not None:
+            current = await get_event.execute(GetEventCommand(actor=principal, event_id=event_id))
+            if not _matches(if_match, etag_of(EventOut.of(current))):
+                raise PreconditionFailed()
+            expected = current.revision  # closes the race between this read and the write
+        location = given(data.location)
+        status = given(data.status)
+        view = await update_event.execute(
+            UpdateEventCommand(
+                actor=principal,
+                event_id=event_id,
+                expected_revision=expected,
+                title=given(data.title),
+                description=given(data.description),
+                location=location.to_input() if location is not None else None,
+                window=data.window(),
+                capacity=given(data.capacity),
+                waitlist_enabled=given(data.waitlist_enabled),
+                status=EventStatus(status) if status else None,
+            )
+        )
+        body = EventOut.of(view)
+        return Response(body, headers={"ETag": etag_of(body)})
+
+    @delete(
+        "/{event_id:uuid}",
+        status_code=204,
+        summary="Delete an event (owner, admin); attendees are notified",
+        security=BEARER,
+        responses=responses(401, 403, 404, 429),
+    )
+    async def delete(
+        self, event_id: UUID, principal: Principal_, delete_event: NamedDependency[DeleteEvent]
+    ) -> None:
+        await delete_event.execute(DeleteEventCommand(actor=principal, event_id=event_id))
+
+    @post(
+        "/{event_id:uuid}/cancel",
+        status_code=200,
+        summary="Cancel a published event for good (owner, admin); attendees are notified",
+        security=BEARER,
+        responses=responses(400, 401, 403, 404, 409, 413, 415, 429),
+    )
+    async def cancel(
+        self,
+        event_id: UUID,
+        principal: Principal_,
+        cancel_event: NamedDependency[CancelEvent],
+        data: CancelIn | None = None,
+    ) -> EventOut:
+        reason = data.reason if data is not None else ""
+        view = await cancel_event.execute(
+            CancelEventCommand(actor=principal, event_id=event_id, reason=reason)
+        )
+        return EventOut.of(view)
+
+    @get(
+        "/{event_id:uuid}/calendar.ics",
+        summary="The event as an iCalendar (RFC 5545) entry",
+        media_type="text/calendar",
+        responses=responses(401, 404, 429),
+    )
+    async def calendar(
+        self,
+        request: Request[Any, Any, Any],
+        event_id: UUID,
+        principal: Principal_,
+        get_event: NamedDependency[GetEvent],
+        clock: NamedDependency[Clock],
+    ) -> Response[bytes]:
+        view: EventView = await get_event.execute(
+            GetEventCommand(actor=principal, event_id=event_id)
+        )
+        url = str(request.url.with_replacements(path=f"/api/v1/events/{view.id}", query=""))
+        body = event_calendar(view, url=url, now=clock.now())
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="event-{view.id}.ics"'},
+        )

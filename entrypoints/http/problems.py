@@ -1,0 +1,181 @@
+"""Every error as RFC 9457 problem+json, decided in one place.
+
+Domain errors carry data, not HTTP codes; this module is where they become
+statuses. Nothing here ever echoes a stack trace, SQL or an internal name.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidCredentials,
+    InvalidValue,
+    NotAllowed,
+    NotAuthenticated,
+    NotFound,
+    PreconditionFailed,
+    TooManyAttempts,
+)
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("eventapi.http")
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True, frozen=True):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str = ""
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    detail: str = "",
+    *,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    return Response(
+        Problem(
+            type=f"/problems/{slug}",
+            title=HTTPStatus(status).phrase,
+            status=status,
+            detail=detail,
+            errors=errors or [],
+        ),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+_DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (InvalidValue, 400),
+    (InvalidCredentials, 400),
+    (NotAuthenticated, 401),
+    (NotAllowed, 403),
+    (NotFound, 404),
+    (PreconditionFailed, 412),
+    (Conflict, 409),
+    (TooManyAttempts, 429),
+)
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
+    status = next((code for kind, code in _DOMAIN_STATUS if isinstance(exc, kind)), 400)
+    headers: dict[str, str] = {}
+    errors: list[FieldError] = []
+    if isinstance(exc, InvalidValue):
+        errors = [FieldError(field=exc.field, message=exc.message)]
+        slug = "invalid-input"
+    elif isinstance(exc, NotFound):
+        slug = "not-found"
+    elif isinstance(exc, NotAuthenticated):
+        slug = "unauthenticated"
+        headers["WWW-Authenticate"] = 'Bearer realm="eventapi"'
+    elif isinstance(exc, NotAllowed):
+        slug = "forbidden"
+    elif isinstance(exc, TooManyAttempts):
+        slug = "rate-limited"
+        headers["Retry-After"] = str(exc.retry_after)
+    else:
+        slug = exc.code
+    return problem_response(status, slug, exc.detail, errors=errors, headers=headers or None)
+
+
+def validation_error_handler(
+    _: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Problem]:
+    errors = [
+        _field_error(item)
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    detail = "the request is not valid" if errors else _plain(exc.detail)
+    return problem_response(400, "invalid-input", detail, errors=errors)
+
+
+_SLUGS = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    429: "rate-limited",
+}
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    if status >= 500:
+        return problem_response(status, "server-error", "the server could not answer")
+    headers = {
+        k: v for k, v in (exc.headers or {}).items() if k.lower() in {"allow", "retry-after"}
+    }
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="eventapi"'
+    return problem_response(
+        status, _SLUGS.get(status, "client-error"), _plain(exc.detail), headers=headers or None
+    )
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    request_id = request.scope.get("state", {}).get("request_id", "-")
+    log.error("unhandled error (request %s)", request_id, exc_info=exc)
+    return problem_response(
+        500, "server-error", f"something went wrong on our side (request {request_id})"
+    )
+
+
+def _plain(detail: str) -> str:
+    """Litestar's own details are safe sentences; keep them short all the same."""
+    return detail[:300]
+
+
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
+
+
+def _field_error(item: dict[str, Any]) -> FieldError:
+    """msgspec says "Expected `int` <= 100 - at `$.location.latitude`"; clients want
+    the field (`location.latitude`) and the reason apart."""
+    message = str(item.get("message", "is not valid")).split("\n")[0][:300]
+    field = str(item.get("key") or "body")
+    if field == "data":  # Litestar's name for the whole body
+        field = "body"
+    if located := _AT_PATH.search(message):
+        field, message = located.group(1) or field, message[: located.start()]
+    if unknown := _UNKNOWN.search(message):
+        prefix = "" if field == "body" else f"{field}."
+        field, message = f"{prefix}{unknown.group(1)}", "is not a known field"
+    return FieldError(field=field, message=message)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DomainError: domain_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    Exception: unexpected_error_handler,
+}

@@ -1,0 +1,1 @@
+"""msgspec Structs: the HTTP shapes. They live here only; the core uses dataclasses."""

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from application.event_input import LocationInput, WindowInput
+from application.ports.queries import EventView, PersonSummary
+from entrypoints.http.schemas.common import given
+
+StatusName = Literal["draft", "published", "cancelled"]
+Title = Annotated[str, Meta(min_length=1, max_length=200, examples=["PyData Berlin meetup"])]
+Description = Annotated[str, Meta(max_length=10_000)]
+Moment = Annotated[datetime, Meta(tz=True, examples=["2030-05-01T18:00:00Z"])]
+TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64, examples=["Europe/Berlin"])]
+CapacityValue = Annotated[int, Meta(ge=1, le=100_000)]
+Latitude = Annotated[float, Meta(ge=-90, le=90)]
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
+
+
+class LocationIn(Struct, forbid_unknown_fields=True, frozen=True):
+    venue: Annotated[str, Meta(max_length=200)] | UnsetType = UNSET
+    address: Annotated[str, Meta(max_length=500)] | UnsetType = UNSET
+    city: Annotated[str, Meta(max_length=100)] | UnsetType = UNSET
+    country: Annotated[str, Meta(max_length=100)] | UnsetType = UNSET
+    latitude: Latitude | UnsetType = UNSET
+    longitude: Longitude | UnsetType = UNSET
+
+    def to_input(self) -> LocationInput:
+        return LocationInput(
+            venue=given(self.venue),
+            address=given(self.address),
+            city=given(self.city),
+            country=given(self.country),
+            latitude=given(self.latitude),
+            longitude=given(self.longitude),
+        )
+
+
+class NewEventIn(Struct, forbid_unknown_fields=True, frozen=True):
+    title: Title
+    starts_at: Moment
+    ends_at: Moment
+    capacity: CapacityValue
+    timezone: TimeZoneName = "UTC"
+    description: Description = ""
+    location: LocationIn = LocationIn()
+    waitlist_enabled: bool = False
+    status: Literal["draft", "published"] = "draft"
+
+    def window(self) -> WindowInput:
+        return WindowInput(starts_at=self.starts_at, ends_at=self.ends_at, timezone=self.timezone)
+
+
+class EventChangesIn(Struct, forbid_unknown_fields=True, frozen=True):
+    title: Title | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    location: LocationIn | UnsetType = UNSET
+    starts_at: Moment | UnsetType = UNSET
+    ends_at: Moment | UnsetType = UNSET
+    timezone: TimeZoneName | UnsetType = UNSET
+    capacity: CapacityValue | UnsetType = UNSET
+    waitlist_enabled: bool | UnsetType = UNSET
+    status: StatusName | UnsetType = UNSET
+
+    def window(self) -> WindowInput:
+        return WindowInput(
+            starts_at=given(self.starts_at),
+            ends_at=given(self.ends_at),
+            timezone=given(self.timezone),
+        )
+
+
+class CancelIn(Struct, forbid_unknown_fields=True, frozen=True):
+    reason: Annotated[str, Meta(max_length=1000)] = ""
+
+
+class LocationOut(Struct, frozen=True):
+    venue: str
+    address: str
+    city: str
+    country: str
+    latitude: float | None
+    longitude: float | None
+
+
+class PersonOut(Struct, frozen=True):
+    id: UUID
+    full_name: str
+
+    @classmethod
+    def of(cls, person: PersonSummary) -> PersonOut:
+        return cls(id=person.id, full_name=person.full_name)
+
+
+class EventOut(Struct, frozen=True):
+    id: UUID
+    title: str
+    description: str
+    location: LocationOut
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    capacity: int
+    attendee_count: int
+    available_seats: int
+    waitlist_enabled: bool
+    waitlist_count: int
+    status: StatusName
+    organizer: PersonOut
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: EventView) -> EventOut:
+        loc, point = view.location, view.location.coordinates
+        return cls(
+            id=view.id,
+            title=view.title,
+            description=view.description,
+            location=LocationOut(
+                venue=loc.venue,
+                address=loc.address,
+                city=loc.city,
+                country=loc.country,
+                latitude=point.latitude if point else None,
+                longitude=point.longitude if point else None,
+            ),
+            starts_at=view.starts_at,
+            ends_at=view.ends_at,
+            timezone=view.timezone,
+            capacity=view.capacity,
+            attendee_count=view.attendee_count,
+            available_seats=view.available_seats,
+            waitlist_enabled=view.waitlist_enabled,
+            waitlist_count=view.waitlist_count,
+            status=view.status.value,
+            organizer=PersonOut.of(view.organizer),
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+        )
+
+
+class EventPage(Struct, frozen=True):
+    items: list[EventOut]
+    next_cursor: str | None

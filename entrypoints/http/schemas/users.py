@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from application.ports.queries import UserView
+
+RoleName = Literal["attendee", "organizer", "admin"]
+Email = Annotated[str, Meta(min_length=3, max_length=254, examples=["ada@example.org"])]
+Password = Annotated[str, Meta(min_length=1, max_length=1024, examples=["correct horse battery"])]
+FullName = Annotated[str, Meta(min_length=1, max_length=200, examples=["Ada Lovelace"])]
+
+
+class SignUpIn(Struct, forbid_unknown_fields=True, frozen=True):
+    email: Email
+    password: Password
+    full_name: FullName
+
+
+class NewUserIn(Struct, forbid_unknown_fields=True, frozen=True):
+    email: Email
+    password: Password
+    full_name: FullName
+    role: RoleName
+
+
+class OwnProfileIn(Struct, forbid_unknown_fields=True, frozen=True):
+    full_name: FullName | UnsetType = UNSET
+    password: Password | UnsetType = UNSET
+    current_password: Password | UnsetType = UNSET
+
+
+class UserChangesIn(Struct, forbid_unknown_fields=True, frozen=True):
+    full_name: FullName | UnsetType = UNSET
+    role: RoleName | UnsetType = UNSET
+    is_active: bool | UnsetType = UNSET
+
+
+class UserOut(Struct, frozen=True):
+    id: UUID
+    email: str
+    full_name: str
+    role: RoleName
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: UserView) -> UserOut:
+        return cls(
+            id=view.id,
+            email=view.email,
+            full_name=view.full_name,
+            role=view.role.value,
+            is_active=view.is_active,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+        )
+
+
+class UserPage(Struct, frozen=True):
+    items: list[UserOut]
+    next_cursor: str | None

@@ -1,0 +1,173 @@
+"""Configuration from `EVENTAPI_*` environment variables (see docs/configuration.md).
+
+With nothing set, eventapi runs embedded: SQLite in ./data, an in-process rate
+limiter, mail to a local sink, and a secret key generated once into ./data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+MIN_SECRET_BYTES = 32
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot work; the process refuses to start."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    environment: str = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    secret_key: bytes = b""
+    previous_secret_keys: tuple[bytes, ...] = ()
+    rate_limits: bool = True
+    cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    password_min_length: int = 12
+    password_max_length: int = 128
+    bcrypt_rounds: int = 12
+    access_token_minutes: int = 15
+    metrics: bool = True
+    public_url: str = "http://127.0.0.1:8000"
+    mail_from: str = "eventapi <noreply@eventapi.invalid>"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def derived_key(self, purpose: str, secret: bytes | None = None) -> bytes:
+        """A separate key per purpose, so one leak does not give away the others."""
+        return hmac.new(secret or self.secret_key, purpose.encode(), hashlib.sha256).digest()
+
+    @property
+    def token_keys(self) -> dict[str, bytes]:
+        """Access-token keys by `kid`: the current secret's and the previous ones',
+        so rotating EVENTAPI_SECRET_KEY signs nobody out before their token expires."""
+        return {
+            _kid(secret): self.derived_key("access-tokens", secret)
+            for secret in (self.secret_key, *self.previous_secret_keys)
+        }
+
+    @property
+    def token_kid(self) -> str:
+        return _kid(self.secret_key)
+
+    @property
+    def access_token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.access_token_minutes)
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> Settings:
+        read = _Reader(os.environ if env is None else env)
+        environment = read.text("ENV", "development").lower()
+        if environment not in {"development", "production", "test"}:
+            raise ConfigurationError("EVENTAPI_ENV must be development, production or test")
+        data_dir = Path(read.text("DATA_DIR", "data"))
+        return cls(
+            environment=environment,
+            data_dir=data_dir,
+            database_url=database_url(read.text("DATABASE_URL"), data_dir),
+            redis_url=read.text("REDIS_URL") or None,
+            smtp_url=read.text("SMTP_URL") or None,
+            secret_key=_secret_key(
+                read.text("SECRET_KEY"), data_dir, production=environment == "production"
+            ),
+            previous_secret_keys=tuple(
+                _checked_key(key, "EVENTAPI_PREVIOUS_SECRET_KEYS")
+                for key in read.items("PREVIOUS_SECRET_KEYS")
+            ),
+            rate_limits=read.flag("RATE_LIMITS", default=True),
+            cors_origins=read.items("CORS_ORIGINS"),
+            trusted_proxies=read.items("TRUSTED_PROXIES"),
+            password_min_length=read.number("PASSWORD_MIN_LENGTH", 12, low=8, high=128),
+            password_max_length=read.number("PASSWORD_MAX_LENGTH", 128, low=12, high=1024),
+            bcrypt_rounds=read.number("BCRYPT_ROUNDS", 12, low=4, high=16),
+            access_token_minutes=read.number("ACCESS_TOKEN_MINUTES", 15, low=1, high=60),
+            metrics=read.flag("METRICS", default=True),
+            public_url=read.text("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            mail_from=read.text("MAIL_FROM", "eventapi <noreply@eventapi.invalid>"),
+        )
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str, default: str = "") -> str:
+        return self._env.get(f"EVENTAPI_{name}", default).strip()
+
+    def items(self, name: str) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.text(name).split(",") if part.strip())
+
+    def flag(self, name: str, *, default: bool) -> bool:
+        value = self.text(name, "on" if default else "off").lower()
+        if value in {"on", "true", "1", "yes"}:
+            return True
+        if value in {"off", "false", "0", "no"}:
+            return False
+        raise ConfigurationError(f"EVENTAPI_{name} must be on or off")
+
+    def number(self, name: str, default: int, *, low: int, high: int) -> int:
+        try:
+            value = int(self.text(name, str(default)))
+        except ValueError:
+            raise ConfigurationError(f"EVENTAPI_{name} must be a whole number") from None
+        if not low <= value <= high:
+            raise ConfigurationError(f"EVENTAPI_{name} must be between {low} and {high}")
+        return value
+
+
+def database_url(raw: str, data_dir: Path) -> str:
+    """Accept the usual `postgresql://` and `sqlite:///` forms; pick async drivers."""
+    if not raw:
+        return f"sqlite+aiosqlite:///{(data_dir / 'eventapi.db').as_posix()}"
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if raw.startswith(plain):
+            return driver + raw[len(plain) :]
+    if raw.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return raw
+    raise ConfigurationError("EVENTAPI_DATABASE_URL must be a postgresql:// or sqlite:/// URL")
+
+
+def _secret_key(raw: str, data_dir: Path, *, production: bool) -> bytes:
+    if raw:
+        return _checked_key(raw, "EVENTAPI_SECRET_KEY")
+    if production:
+        raise ConfigurationError(
+            "EVENTAPI_SECRET_KEY is required in production (at least 32 bytes; "
+            'generate one with: python3 -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return _checked_key(path.read_text().strip(), str(path))
+
+
+def _kid(secret: bytes) -> str:
+    return hashlib.sha256(b"kid:" + secret).hexdigest()[:12]
+
+
+def _checked_key(raw: str, where: str) -> bytes:
+    key = raw.encode()
+    if len(key) < MIN_SECRET_BYTES:
+        raise ConfigurationError(f"{where} must be at least {MIN_SECRET_BYTES} bytes long")
+    return key
