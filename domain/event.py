@@ -148,8 +148,9 @@ class Event:
         """Final. Every registration is released (the caller marks them cancelled)."""
         if self.status is not EventStatus.PUBLISHED:
             raise InvalidTransition(self.status.value, EventStatus.CANCELLED.value)
+        cleaned = plain_text("reason", reason, min_length=0, max_length=1000)
         self.status = EventStatus.CANCELLED
-        self.cancel_reason = plain_text("reason", reason, min_length=0, max_length=1000)
+        self.cancel_reason = cleaned
         self.attendee_count = 0
         self.waitlist_count = 0
         self.sequence += 1
@@ -207,10 +208,11 @@ class Event:
         self._ensure_not_cancelled()
         if capacity.value < self.attendee_count:
             raise CapacityBelowAttendees(capacity.value, self.attendee_count)
+        free = min(capacity.value - self.attendee_count, self.waitlist_count)
+        head = self._head(waitlist_head, free)  # checked before anything changes
         self.capacity = capacity
         self._touch(now)
-        free = min(self.available_seats, self.waitlist_count)
-        return [self._promote(reg, now) for reg in self._head(waitlist_head, free)]
+        return [self._promote(reg, now) for reg in head]
 
     # -- seats ---------------------------------------------------------------------------
 
@@ -274,7 +276,9 @@ class Event:
             raise NotRegistered(self.id, registration.user_id)
         if self.window.has_ended(now):
             raise EventNotJoinable("the event has already ended")
-        if registration.status is RegistrationStatus.CONFIRMED:
+        frees_a_seat = registration.status is RegistrationStatus.CONFIRMED
+        head = self._head(waitlist_head, 1) if frees_a_seat and self.waitlist_count else []
+        if frees_a_seat:
             self.attendee_count -= 1
         else:
             self.waitlist_count -= 1
@@ -288,10 +292,7 @@ class Event:
                 removed_by_organizer=by_organizer,
             )
         )
-        if registration.status is not RegistrationStatus.CONFIRMED or self.waitlist_count == 0:
-            return None
-        (promoted,) = [self._promote(reg, now) for reg in self._head(waitlist_head, 1)]
-        return promoted
+        return self._promote(head[0], now) if head else None
 
     # -- internals -----------------------------------------------------------------------
 

@@ -13,17 +13,29 @@ from domain.errors import InvalidValue
 
 MAX_CAPACITY = 100_000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_TIMEZONES = frozenset(available_timezones())
+#: zoneinfo also lists the host's own "localtime" (and "posixrules"): not IANA names.
+_TIMEZONES = frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
+#: Format characters that belong in real text: zero-width (non-)joiners (emoji
+#: sequences, Indic and Persian scripts) and the soft hyphen. Bidi overrides and
+#: other invisible controls stay forbidden.
+_ALLOWED_FORMAT = frozenset({"\u200c", "\u200d", "\u00ad"})
 
 
 def plain_text(field: str, value: str, *, min_length: int, max_length: int) -> str:
     """Strip surrounding space and reject control characters and bad lengths."""
     text = unicodedata.normalize("NFC", value).strip()
-    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in text):
+    if not is_printable(text):
         raise InvalidValue(field, "must not contain control characters")
     if not min_length <= len(text) <= max_length:
         raise InvalidValue(field, f"must be {min_length} to {max_length} characters")
     return text
+
+
+def is_printable(text: str) -> bool:
+    return not any(
+        unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} and ch not in _ALLOWED_FORMAT
+        for ch in text
+    )
 
 
 def require_utc(field: str, moment: datetime) -> datetime:
@@ -40,7 +52,7 @@ class EmailAddress:
 
     def __post_init__(self) -> None:
         normalized = self.value.strip().lower()
-        if len(normalized) > 254 or not _EMAIL.match(normalized):
+        if len(normalized) > 254 or not _EMAIL.match(normalized) or not is_printable(normalized):
             raise InvalidValue("email", "is not a valid email address")
         object.__setattr__(self, "value", normalized)
 
@@ -53,7 +65,7 @@ class Capacity:
     value: int
 
     def __post_init__(self) -> None:
-        if isinstance(self.value, bool) or not 1 <= self.value <= MAX_CAPACITY:
+        if type(self.value) is not int or not 1 <= self.value <= MAX_CAPACITY:
             raise InvalidValue("capacity", f"must be 1 to {MAX_CAPACITY}")
 
 

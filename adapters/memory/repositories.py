@@ -59,11 +59,11 @@ class MemoryEventRepository(EventRepository):
         return await self.get(event_id)  # the unit of work already holds the store's lock
 
     async def add(self, event: Event) -> None:
-        self._state.events[event.id] = clone(event)
+        await self.save(event)
 
     async def save(self, event: Event) -> None:
         stored = clone(event)
-        stored.recorded.clear()
+        stored.recorded.clear()  # facts are for the unit of work that made them, not storage
         self._state.events[event.id] = stored
 
     async def delete(self, event_id: UUID) -> None:

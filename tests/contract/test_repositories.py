@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from domain.errors import AlreadyRegistered, EmailTaken
-from domain.event import Event
+from domain.event import Event, EventStatus
 from domain.registration import Registration, RegistrationStatus
 from domain.users import Role, User
 from domain.values import Coordinates, EmailAddress
@@ -238,3 +238,14 @@ async def test_revoking_all_sessions_of_a_user_can_spare_one(backend: Backend) -
             assert loaded is not None
             revoked_at[session.id] = loaded.revoked_at
     assert revoked_at == {kept.id: None, ended.id: NOW, foreign.id: None}
+
+
+async def test_stored_events_carry_no_recorded_facts(backend: Backend) -> None:
+    organizer = a_user(role=Role.ORGANIZER)
+    event = an_event(organizer, status=EventStatus.DRAFT)
+    event.publish(NOW)  # records EventPublished on the in-memory object only
+    await store(backend, organizer, event)
+    async with backend.uow() as uow:
+        loaded = await uow.events.get(event.id)
+        assert loaded is not None
+        assert loaded.pull_recorded() == []
