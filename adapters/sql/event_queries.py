@@ -65,13 +65,27 @@ class SqlEventQueries(EventQueries):
         return page_of(views, page, lambda view: Keyset(view.starts_at, view.id))
 
     def search_statement(self, criteria: EventCriteria, page: PageRequest) -> Select[Any]:
-        """The one SELECT behind `search` (public for EXPLAIN in tests and scripts)."""
-        return keyset_order(
-            _views().where(*self._filters(criteria)),
+        """The one SELECT behind `search` (public for EXPLAIN in tests and scripts).
+
+        The page's ids are picked first, from index entries alone where possible
+        (the listing index carries the coordinates, so a distance search need not
+        visit the rows it rejects); only the rows of the page are then read and
+        joined to their organizer.
+        """
+        page_ids = keyset_order(
+            select(events.c.id).where(*self._filters(criteria)),
             page,
             sort_column=events.c.starts_at,
             id_column=events.c.id,
             descending=criteria.descending,
+        )
+        ordering = (events.c.starts_at, events.c.id)
+        return (
+            _views()
+            .where(events.c.id.in_(page_ids.scalar_subquery()))
+            .order_by(
+                *(column.desc() if criteria.descending else column.asc() for column in ordering)
+            )
         )
 
     def _filters(self, c: EventCriteria) -> list[ColumnElement[bool]]:

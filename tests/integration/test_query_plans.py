@@ -10,33 +10,19 @@ fails here rather than at a million rows.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import ClauseElement, Executable, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from adapters.sql.event_queries import SqlEventQueries
+from adapters.sql.explain import Explain
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from application.ports.queries import EventCriteria, Keyset, PageRequest
 from domain.values import Coordinates
 from tests.builders import NOW, a_user, an_event, new_id
 
 pytestmark = pytest.mark.postgres
-
-
-class Explain(Executable, ClauseElement):
-    inherit_cache = False
-
-    def __init__(self, statement: Any) -> None:
-        self.statement = statement
-
-
-@compiles(Explain, "postgresql")
-def _explain(element: Explain, compiler: SQLCompiler, **kw: Any) -> str:
-    return "EXPLAIN " + compiler.process(element.statement, **kw)
 
 
 async def plan(engine: AsyncEngine, criteria: EventCriteria, page: PageRequest) -> str:

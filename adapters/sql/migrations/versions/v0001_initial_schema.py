@@ -101,7 +101,12 @@ def upgrade() -> None:
             name=op.f("ck_events_coordinates_complete"),
         ),
     )
-    op.create_index("ix_events_status_starts_at_id", "events", ["status", "starts_at", "id"])
+    op.create_index(
+        "ix_events_status_starts_at_id",
+        "events",
+        ["status", "starts_at", "id"],
+        postgresql_include=["latitude", "longitude"],
+    )
     op.create_index("ix_events_city_key_starts_at", "events", ["city_key", "starts_at", "id"])
     op.create_index("ix_events_country_key_starts_at", "events", ["country_key", "starts_at", "id"])
     op.create_index("ix_events_organizer_starts_at", "events", ["organizer_id", "starts_at", "id"])
