@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Select, Uuid, literal, tuple_
 
 from adapters.sql.tables import UtcDateTime
 from application.ports.queries import Keyset, Page, PageRequest
+from domain.errors import InvalidValue
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Select[Any])
@@ -33,7 +34,7 @@ def keyset_order(
             bound: list[ColumnElement[Any]] = [literal(after.id, Uuid())]
         else:
             if after.sort_value is None:
-                raise ValueError("this listing's cursor needs a sort value")
+                raise InvalidValue("cursor", "does not belong to this listing")
             bound = [literal(after.sort_value, UtcDateTime()), literal(after.id, Uuid())]
         row, start = tuple_(*columns), tuple_(*bound)
         statement = statement.where(row < start if descending else row > start)

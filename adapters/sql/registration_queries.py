@@ -79,7 +79,8 @@ class SqlRegistrationQueries(RegistrationQueries):
     async def attendees(
         self, event_id: UUID, status: RegistrationStatus | None, page: PageRequest
     ) -> Page[RegistrationView]:
-        statuses = _ACTIVE if status is None else (status.value,)
+        # Cancelled registrations are records, not attendees: never listed here.
+        statuses = _ACTIVE if status is None else tuple(set(_ACTIVE) & {status.value})
         statement = (
             _views(users.c.full_name.label("user_full_name"))
             .join(users, users.c.id == registrations.c.user_id)

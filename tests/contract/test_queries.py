@@ -235,3 +235,15 @@ async def test_users_are_searched_and_paged_by_id(backend: Backend) -> None:
         Role.ADMIN,
         True,
     )
+
+
+async def test_cancelled_registrations_are_never_listed_as_attendees(backend: Backend) -> None:
+    organizer, guest, other = a_user(role=Role.ORGANIZER), a_user(), a_user()
+    event = an_event(organizer)
+    kept = a_registration(event, guest)
+    gone = a_registration(event, other, status=RegistrationStatus.CANCELLED)
+    await store(backend, organizer, guest, other, event, kept, gone)
+    cancelled = RegistrationStatus.CANCELLED
+    assert (await backend.registrations.attendees(event.id, cancelled, PageRequest())).items == []
+    everyone = await backend.registrations.attendees(event.id, None, PageRequest())
+    assert [r.id for r in everyone.items] == [kept.id]
