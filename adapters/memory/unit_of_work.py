@@ -51,5 +51,5 @@ class MemoryUnitOfWorkFactory:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
 
-    def __call__(self) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self._store)
+    def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self._store)  # one lock serves readers and writers alike

@@ -68,9 +68,12 @@ class SqlUnitOfWorkFactory:
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = (
+        self._reader = engine
+        self._writer = (
             engine.execution_options(**{WRITE_LOCK: True}) if is_sqlite(engine) else engine
         )
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._engine)
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        """Read-only units of work begin a plain (deferred) transaction on SQLite, so
+        looking up the caller never queues behind writers."""
+        return SqlUnitOfWork(self._reader if read_only else self._writer)

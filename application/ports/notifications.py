@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
+from application.ports.queries import EventView
 from domain.registration import RegistrationStatus
 
 
@@ -68,7 +69,38 @@ class Outbox(Protocol):
         ...
 
 
-class Notifier(Protocol):
-    """Delivers one notification (mail, in production). Used by the worker only."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recipient:
+    """Who a message goes to, as of delivery."""
 
-    async def deliver(self, notification: Notification) -> None: ...
+    id: UUID
+    email: str
+    full_name: str
+
+
+class DeliveryRefused(Exception):
+    """The message can never be delivered as it is (the relay refused the
+    recipient for good, say): retrying would not help, so it is dead-lettered."""
+
+
+class Notifier(Protocol):
+    """Tells one person about one notification (mail, in production). Used by
+    the worker only, never inside a request.
+
+    It receives what a message needs, not a rendered mail: the notification (its
+    kind is the intent), the recipient, the event as it stands now (None when
+    the notification concerns no event, or the event is gone: then
+    `notification.details` carries what is left) and a `message_id` that is the
+    same for every delivery of one outbox row, so a redelivery after a crash is
+    recognisable. Raise `DeliveryRefused` for a permanent failure; any other
+    exception means "try again later".
+    """
+
+    async def deliver(
+        self,
+        notification: Notification,
+        *,
+        recipient: Recipient,
+        event: EventView | None,
+        message_id: str,
+    ) -> None: ...

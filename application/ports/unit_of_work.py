@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -40,4 +39,8 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    """Opens units of work. `read_only=True` promises no writes, so an adapter may
+    skip write locks (SQLite's BEGIN IMMEDIATE) for lookups on hot paths."""
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...

@@ -23,7 +23,7 @@ class IdentifyCaller:
     async def execute(self, access_token: str) -> Principal:
         now = self._clock.now()
         claims = self._tokens.read_access(access_token, now)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             session = await uow.sessions.get(claims.session_id)
             user = await uow.users.get(claims.user_id)
         if session is None or not session.is_usable(now) or session.user_id != claims.user_id:

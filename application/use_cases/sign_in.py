@@ -58,7 +58,7 @@ class SignInWithPassword:
                 raise TooManyAttempts(decision.retry_after)
         user = None
         if email is not None:
-            async with self._uow() as uow:
+            async with self._uow(read_only=True) as uow:
                 user = await uow.users.get_by_email(email)
         # Verify outside any transaction: bcrypt is slow on purpose.
         valid = await self._hasher.verify(

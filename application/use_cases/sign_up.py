@@ -63,7 +63,7 @@ class SignUp:
             created_at=now,
             updated_at=now,
         )
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             taken = await uow.users.get_by_email(email) is not None
         if taken:
             raise EmailTaken()

@@ -26,6 +26,7 @@ from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.uuid7 import Uuid7Generator
 from application.ports.queries import PageRequest, RegistrationView
 from application.principal import Principal
+from application.use_cases.leave_event import LeaveEvent, LeaveEventCommand
 from application.use_cases.register_for_event import RegisterForEvent, RegisterForEventCommand
 from domain.errors import AlreadyRegistered, EventFull
 from domain.event import Event
@@ -184,3 +185,61 @@ async def test_the_same_user_joining_many_times_at_once_holds_one_registration(
     assert count == 1
     stored = await stored_event(engines[0], event.id)
     assert (stored.attendee_count, stored.waitlist_count) == (1, 0)
+
+
+async def test_leaves_and_joins_at_once_keep_the_waitlist_fifo_and_contiguous(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """50 seated + 50 waiting; then 30 seated people leave while 50 newcomers
+    join, all at once. The 30 freed seats go to the 30 longest-waiting people,
+    never to a newcomer, and the waitlist stays 1..n in ticket order."""
+    leavers_count, newcomers_count = 30, 50
+    event, users = await scene(engines[0], waitlist=True, joiners=2 * CAPACITY + newcomers_count)
+    first, newcomers = users[: 2 * CAPACITY], users[2 * CAPACITY :]
+    initial = await join_all(engines, event, [user.id for user in first])
+    initial_views = [r for r in initial if isinstance(r, RegistrationView)]
+    assert len(initial_views) == 2 * CAPACITY
+    seated = [v.user_id for v in initial_views if v.status is RegistrationStatus.CONFIRMED]
+    queue = sorted(
+        (v for v in initial_views if v.status is RegistrationStatus.WAITLISTED),
+        key=lambda v: v.waitlist_position or 0,
+    )
+
+    clock, ids = FixedClock(NOW + timedelta(hours=1)), Uuid7Generator()
+    leaves = [LeaveEvent(SqlUnitOfWorkFactory(engine), clock, ids) for engine in engines]
+    registers = use_cases(engines)
+    actions = [
+        leaves[i % 2].execute(
+            LeaveEventCommand(
+                actor=Principal(user_id=user_id, role=Role.ATTENDEE), event_id=event.id
+            )
+        )
+        for i, user_id in enumerate(seated[:leavers_count])
+    ] + [
+        registers[i % 2].execute(
+            RegisterForEventCommand(
+                actor=Principal(user_id=user.id, role=Role.ATTENDEE), event_id=event.id
+            )
+        )
+        for i, user in enumerate(newcomers)
+    ]
+    results = await asyncio.gather(*actions, return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == []
+
+    attendees = await all_attendees(engines[1], event)
+    confirmed = {row.user_id for row in attendees if row.status is RegistrationStatus.CONFIRMED}
+    waiting = sorted(
+        (row for row in attendees if row.status is RegistrationStatus.WAITLISTED),
+        key=lambda row: row.waitlist_position or 0,
+    )
+    promoted = {v.user_id for v in queue[:leavers_count]}
+    assert len(confirmed) == CAPACITY
+    assert promoted <= confirmed
+    assert confirmed.isdisjoint({user.id for user in newcomers})
+    assert [row.waitlist_position for row in waiting] == list(range(1, len(waiting) + 1))
+    # Those still waiting from before stay ahead of every newcomer, in their order.
+    still_waiting = [v.user_id for v in queue[leavers_count:]]
+    assert [row.user_id for row in waiting[: len(still_waiting)]] == still_waiting
+    assert {row.user_id for row in waiting[len(still_waiting) :]} == {u.id for u in newcomers}
+    stored = await stored_event(engines[0], event.id)
+    assert (stored.attendee_count, stored.waitlist_count) == (CAPACITY, len(waiting))
