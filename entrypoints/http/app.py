@@ -31,6 +31,14 @@ MAX_BODY_BYTES = 1024 * 1024
 #: The render plugins link a favicon on a CDN by default; the docs must not leave the host.
 NO_FAVICON = "<link rel='icon' href='data:,'>"
 FORM_PATHS = ("/api/v1/auth/token", "/api/v1/auth/revoke")
+#: Scalar reaches out by default: web fonts from fonts.scalar.com, and on localhost
+#: its developer toolbar and "Ask AI" agent, which query api.scalar.com through
+#: proxy.scalar.com. Off, so the page asks nothing of any host but this one.
+SCALAR_OPTIONS: dict[str, Any] = {
+    "withDefaultFonts": False,
+    "showDeveloperTools": "never",
+    "agent": {"disabled": True},
+}
 
 
 def create_app(container: Container | None = None) -> Litestar:
@@ -103,8 +111,15 @@ def create_app(container: Container | None = None) -> Litestar:
                     js_url=f"{ASSETS_PATH}/redoc/redoc.standalone.js",
                     google_fonts=False,
                     path="/redoc",
+                    favicon=NO_FAVICON,
                 ),
-                ScalarRenderPlugin(js_url=f"{ASSETS_PATH}/scalar/standalone.js", path="/scalar"),
+                ScalarRenderPlugin(
+                    js_url=f"{ASSETS_PATH}/scalar/standalone.js",
+                    css_url=f"{ASSETS_PATH}/scalar/eventapi.css",
+                    path="/scalar",
+                    favicon=NO_FAVICON,
+                    options=SCALAR_OPTIONS,
+                ),
             ],
         ),
         lifespan=[lifespan],
