@@ -13,6 +13,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
@@ -42,6 +43,11 @@ async def upgrade_database(target: str | URL | AsyncEngine, revision: str = "hea
 async def downgrade_database(target: str | URL | AsyncEngine, revision: str = "base") -> None:
     """Take the schema down to `revision` (nothing at all by default)."""
     await _run(target, lambda config: command.downgrade(config, revision))
+
+
+def head_revision() -> str | None:
+    """The newest revision the shipped migrations know."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 async def current_revision(target: str | URL | AsyncEngine) -> str | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, Uuid, literal, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import String, Uuid, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.statements import insert_or_ignore
-from adapters.sql.tables import JsonDocument, UtcDateTime, outbox, registrations
+from adapters.sql.tables import JsonDocument, UtcDateTime, events, outbox, registrations, users
 from application.ports.notifications import Broadcast, Notification, Outbox
 
 _PENDING = "pending"
@@ -64,3 +67,62 @@ class SqlOutbox(Outbox):
             self._connection, outbox, [outbox.c.cause_id, outbox.c.recipient_id]
         ).from_select(columns, recipients)
         await self._connection.execute(statement)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuedMessage:
+    """One outbox row as an operator reads it."""
+
+    kind: str
+    recipient_email: str
+    event_title: str | None
+    created_at: datetime
+    status: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxListing:
+    messages: list[QueuedMessage]
+    total: int
+
+
+class SqlOutboxReader:
+    """Read access to the outbox for operators (the `eventapi outbox` command)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def newest(self, limit: int) -> OutboxListing:
+        """The newest `limit` messages first, and how many the outbox holds in all.
+        An event deleted since keeps the title its notification recorded."""
+        statement = (
+            select(
+                outbox.c.kind,
+                users.c.email,
+                events.c.title,
+                outbox.c.details,
+                outbox.c.created_at,
+                outbox.c.status,
+                outbox.c.attempts,
+            )
+            .join(users, users.c.id == outbox.c.recipient_id)
+            .outerjoin(events, events.c.id == outbox.c.event_id)
+            .order_by(outbox.c.id.desc())
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).all()
+            total = (await connection.execute(select(func.count()).select_from(outbox))).scalar()
+        messages = [
+            QueuedMessage(
+                kind=row.kind,
+                recipient_email=row.email,
+                event_title=row.title if row.title is not None else row.details.get("title"),
+                created_at=row.created_at,
+                status=row.status,
+                attempts=row.attempts,
+            )
+            for row in rows
+        ]
+        return OutboxListing(messages=messages, total=int(total or 0))
