@@ -1,0 +1,274 @@
+"""The README's promise, kept: `eventapi serve` starts with no configuration in a
+fresh directory, and the curl tour works against it.
+
+The server is a real subprocess on a free loopback port, in an empty working
+directory (so a fresh ./data) with no EVENTAPI_* variable but a cheap bcrypt
+cost. The request bodies, credentials and queries come from the README's tour
+itself, so the two cannot drift apart; the admin is made with
+`eventapi create-admin`, as the README says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+EVENTAPI = (sys.executable, "-m", "entrypoints.cli")
+START_SECONDS = 60
+STOP_SECONDS = 30
+API = "/api/v1"
+
+
+def readme_tour() -> str:
+    """The shell block of the README's "A short tour with curl" section."""
+    section = README.read_text(encoding="utf-8").split("### A short tour with curl", 1)[1]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match is not None, "the README has no tour"
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class Tour:
+    """What the tour sends, read from the README."""
+
+    text: str
+    bodies: list[dict[str, Any]]  # every `-d '{...}'` JSON body, in order
+    credentials: dict[str, str]  # email -> password
+
+    @classmethod
+    def from_readme(cls) -> Tour:
+        text = readme_tour()
+        bodies = [json.loads(body) for body in re.findall(r"-d '(\{.*?\})'", text, re.S)]
+        credentials = dict(re.findall(r"token (\S+@\S+) (\S+)\)", text))
+        admin = re.search(r"echo '(.+?)' \| .*create-admin --email (\S+)", text)
+        assert admin is not None, "the tour makes no admin"
+        credentials[admin.group(2)] = admin.group(1)
+        return cls(text, bodies, credentials)
+
+    def body(self, key: str, value: object) -> dict[str, Any]:
+        """The one body that sends `key: value`, e.g. ("status", "published")."""
+        (found,) = [body for body in self.bodies if body.get(key) == value]
+        return found
+
+    def query(self, prefix: str) -> str:
+        match = re.search(rf'"\$API/events\?({re.escape(prefix)}[^"]*)"', self.text)
+        assert match is not None, f"the tour has no search starting with {prefix}"
+        return match.group(1)
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    url: str
+    workdir: Path
+    env: dict[str, str]
+    log: list[str] = field(default_factory=list)
+    output: threading.Event = field(default_factory=threading.Event)
+
+    def read_output(self) -> None:
+        """Drain the server's output (so it never blocks on a full pipe), waking
+        whoever waits for news at each line and at exit."""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.log.append(line)
+            self.output.set()
+        self.output.set()
+
+    def wait_until_ready(self) -> None:
+        """Poll /health/ready until 200 (503 means "not yet"), for at most
+        START_SECONDS; between polls, wait for the server to print something (or a
+        tenth of a second)."""
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"eventapi serve exited with {self.process.returncode}:\n{self.logs}")
+            try:
+                response = httpx.get(f"{self.url}/health/ready", timeout=2, trust_env=False)
+            except httpx.TransportError:
+                pass  # not listening yet
+            else:
+                if response.status_code == 200:
+                    return
+                if response.status_code != 503:  # 503 is "not yet"; anything else is a bug
+                    pytest.fail(f"/health/ready answered {response.status_code}:\n{self.logs}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"not ready within {START_SECONDS}s:\n{self.logs}")
+            self.output.wait(0.1)
+            self.output.clear()
+
+    def stop(self) -> int:
+        """SIGTERM, as a process manager would send; killed if it does not finish."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def eventapi(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        """Another `eventapi` command next to the server, on the same ./data."""
+        return subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+            [*EVENTAPI, *args],
+            cwd=self.workdir,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=START_SECONDS,
+            check=False,
+        )
+
+    @property
+    def logs(self) -> str:
+        return "".join(self.log)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("EVENTAPI_")}
+    env["EVENTAPI_BCRYPT_ROUNDS"] = "4"  # speed only; everything else is the default
+    port = free_port()
+    with subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        [*EVENTAPI, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+        running = Server(process, f"http://127.0.0.1:{port}", tmp_path, env)
+        reader = threading.Thread(target=running.read_output, daemon=True)
+        reader.start()
+        try:
+            running.wait_until_ready()
+            yield running
+        finally:
+            running.stop()
+            reader.join(STOP_SECONDS)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def sign_in(http: httpx.Client, email: str, password: str) -> str:
+    response = http.post(
+        f"{API}/auth/token",
+        data={"grant_type": "password", "username": email, "password": password},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "bearer"
+    token: str = response.json()["access_token"]
+    return token
+
+
+def test_the_readme_gives_one_command_to_start_the_service() -> None:
+    assert "python3 -m pip install --quiet uv && python3 -m uv run eventapi serve" in (
+        README.read_text(encoding="utf-8")
+    )
+
+
+def test_the_readme_tour_works_against_eventapi_serve(server: Server) -> None:
+    tour = Tour.from_readme()
+    olivia_signup, sam_signup = tour.body("full_name", "Olivia Okafor"), tour.bodies[-1]
+    (admin_email,) = [email for email in tour.credentials if email.startswith("admin@")]
+    assert f"{server.url}/schema/swagger" in server.logs  # serve says where the docs are
+
+    with httpx.Client(base_url=server.url, timeout=30, trust_env=False) as http:
+        # Olivia registers: always an attendee.
+        response = http.post(f"{API}/auth/register", json=olivia_signup)
+        assert response.status_code == 201, response.text
+        olivia = response.json()
+        assert (olivia["email"], olivia["role"]) == (olivia_signup["email"], "attendee")
+        assert "password" not in response.text
+
+        # The admin is made at the console, with the password on stdin...
+        made = server.eventapi(
+            "create-admin", "--email", admin_email, stdin=tour.credentials[admin_email] + "\n"
+        )
+        assert made.returncode == 0, made.stderr
+        assert tour.credentials[admin_email] not in made.stdout + made.stderr
+        # ...and promotes Olivia.
+        admin = sign_in(http, admin_email, tour.credentials[admin_email])
+        response = http.patch(
+            f"{API}/users/{olivia['id']}",
+            json=tour.body("role", "organizer"),
+            headers=bearer(admin),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["role"] == "organizer"
+
+        # Olivia creates a draft and publishes it.
+        token = sign_in(http, olivia_signup["email"], tour.credentials[olivia_signup["email"]])
+        new_event = tour.body("title", "Python meetup: async in practice")
+        response = http.post(f"{API}/events", json=new_event, headers=bearer(token))
+        assert response.status_code == 201, response.text
+        event = response.json()
+        assert response.headers["location"] == f"{API}/events/{event['id']}"
+        assert (event["status"], event["organizer"]["id"]) == ("draft", olivia["id"])
+        assert event["location"]["city"] == new_event["location"]["city"]
+        assert http.get(f"{API}/events/{event['id']}").status_code == 404  # drafts stay hidden
+        response = http.patch(
+            f"{API}/events/{event['id']}",
+            json=tour.body("status", "published"),
+            headers=bearer(token),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "published"
+
+        # Anyone finds it: by text and city, and by distance with free seats.
+        for query in (tour.query("q="), tour.query("near=")):
+            response = http.get(f"{API}/events?{query}")
+            assert response.status_code == 200, (query, response.text)
+            assert [item["id"] for item in response.json()["items"]] == [event["id"]], query
+
+        # Sam registers, joins, sees the registration, and leaves.
+        response = http.post(f"{API}/auth/register", json=sam_signup)
+        assert response.status_code == 201, response.text
+        sam = sign_in(http, sam_signup["email"], tour.credentials[sam_signup["email"]])
+        response = http.post(f"{API}/events/{event['id']}/registrations", headers=bearer(sam))
+        assert response.status_code == 201, response.text
+        assert response.json()["status"] == "confirmed"
+        assert http.get(f"{API}/events/{event['id']}").json()["attendee_count"] == 1
+        response = http.get(f"{API}/users/me/registrations", headers=bearer(sam))
+        assert response.status_code == 200, response.text
+        assert [item["event"]["id"] for item in response.json()["items"]] == [event["id"]]
+        response = http.delete(f"{API}/events/{event['id']}/registrations/me", headers=bearer(sam))
+        assert response.status_code == 204, response.text
+        assert http.get(f"{API}/events/{event['id']}").json()["attendee_count"] == 0
+
+    # Every step queued its notification in the outbox.
+    outbox = server.eventapi("outbox")
+    assert outbox.returncode == 0, outbox.stderr
+    for kind in ("welcome", "event_published", "registration_confirmed", "registration_ended"):
+        assert kind in outbox.stdout
+    assert sam_signup["email"] in outbox.stdout
+
+    # SIGTERM stops the server cleanly: the app shuts down, then uvicorn exits by the
+    # signal it caught, as process managers expect.
+    assert server.stop() in {0, -signal.SIGTERM}, server.logs
+    assert "Application shutdown complete" in server.logs
