@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from application.ports.geocoder import Geocoder
-from application.ports.notifications import Notification, Notifier
+from application.ports.notifications import Notification, Notifier, Recipient
+from application.ports.queries import EventView
 from application.ports.security import AccessClaims, TokenService
 from application.ports.system import Clock
 from domain.errors import NotAuthenticated
@@ -34,12 +35,33 @@ class FixedClock(Clock):
         self._now = now
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """What a RecordingNotifier was handed for one message."""
+
+    notification: Notification
+    recipient: Recipient
+    event: EventView | None
+    message_id: str
+
+
 @dataclass
 class RecordingNotifier(Notifier):
-    delivered: list[Notification] = field(default_factory=list)
+    delivered: list[Delivery] = field(default_factory=list)
 
-    async def deliver(self, notification: Notification) -> None:
-        self.delivered.append(notification)
+    async def deliver(
+        self,
+        notification: Notification,
+        *,
+        recipient: Recipient,
+        event: EventView | None,
+        message_id: str,
+    ) -> None:
+        self.delivered.append(
+            Delivery(
+                notification=notification, recipient=recipient, event=event, message_id=message_id
+            )
+        )
 
 
 @dataclass

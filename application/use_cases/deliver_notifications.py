@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+from application.delivery_policy import DeliveryPolicy
+from application.ports.delivery import ClaimedNotification, OutboxQueue
+from application.ports.notifications import (
+    DeliveryRefused,
+    NotificationKind,
+    Notifier,
+    Recipient,
+)
+from application.ports.queries import EventQueries, EventView, UserQueries
+from application.ports.system import Clock
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_LENGTH = 1000
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"
+    RETRY = "retry"
+    DEAD = "dead-lettered"
+    RELEASED = "released"
+    #: The lease had run out and another worker owns the row now.
+    LOST = "lost"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    outcomes: tuple[Outcome, ...] = ()
+
+    @property
+    def claimed(self) -> int:
+        return len(self.outcomes)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for each in self.outcomes if each is outcome)
+
+
+class DeliverNotifications:
+    """Deliver one batch from the outbox: claim, build each message's context,
+    hand it to the notifier, record the outcome.
+
+    - A batch is at most `policy.batch_size` rows, leased (never two workers on
+      one row); what it costs in memory does not grow with a broadcast's size.
+    - Each message gets its recipient (email, name) and the event as it stands
+      now from the read side; a message about an event deleted since keeps what
+      its details carry, and other messages about a vanished event are skipped,
+      as are messages to closed accounts.
+    - A failing message never holds up the others: it is retried with
+      exponential backoff and jitter, and dead-lettered after
+      `policy.max_attempts` attempts or at once when the notifier says it can
+      never be delivered.
+    - Rows not tried by half the lease are given back, unattempted.
+    - The row is marked sent right after the notifier returns; a crash between
+      the two means one more delivery, with the same Message-ID.
+    """
+
+    def __init__(
+        self,
+        queue: OutboxQueue,
+        notifier: Notifier,
+        users: UserQueries,
+        events: EventQueries,
+        clock: Clock,
+        policy: DeliveryPolicy | None = None,
+        jitter: Callable[[], float] | None = None,
+    ) -> None:
+        self._queue = queue
+        self._notifier = notifier
+        self._users = users
+        self._events = events
+        self._clock = clock
+        self._policy = policy or DeliveryPolicy()
+        self._jitter = jitter or random.SystemRandom().random
+
+    async def execute(self) -> BatchReport:
+        policy = self._policy
+        started = self._clock.now()
+        claimed = await self._queue.claim(
+            limit=policy.batch_size,
+            now=started,
+            lease=policy.lease,
+            max_attempts=policy.max_attempts,
+        )
+        events: dict[UUID, EventView | None] = {}
+        outcomes: list[Outcome] = []
+        for item in claimed:
+            now = self._clock.now()
+            if now - started >= policy.lease / 2:
+                released = await self._queue.release(item, now=now)
+                outcomes.append(Outcome.RELEASED if released else Outcome.LOST)
+                continue
+            outcomes.append(await self._deliver(item, events))
+        return BatchReport(tuple(outcomes))
+
+    async def _deliver(
+        self, item: ClaimedNotification, events: dict[UUID, EventView | None]
+    ) -> Outcome:
+        notification = item.notification
+        try:
+            user = await self._users.get(notification.recipient_id)
+            if user is None or not user.is_active:
+                return await self._skip(item, "the recipient's account is closed")
+            event = await self._event(notification.event_id, events)
+            if (
+                notification.event_id is not None
+                and event is None
+                and notification.kind is not NotificationKind.EVENT_DELETED
+            ):
+                return await self._skip(item, "the event no longer exists")
+            await self._notifier.deliver(
+                notification,
+                recipient=Recipient(id=user.id, email=user.email, full_name=user.full_name),
+                event=event,
+                message_id=self._policy.message_id(item.row_id, notification.cause_id),
+            )
+        except DeliveryRefused as refused:
+            log.warning("outbox row %s refused for good: %s", item.row_id, refused)
+            return await self._dead(item, _describe(refused))
+        except Exception as failure:  # any other failure is worth another try
+            log.warning("outbox row %s, attempt %s failed: %s", item.row_id, item.attempt, failure)
+            if item.attempt >= self._policy.max_attempts:
+                return await self._dead(item, _describe(failure))
+            delay = self._policy.retry_delay(item.attempt, self._jitter())
+            retried = await self._queue.retry_later(
+                item, at=self._clock.now() + delay, error=_describe(failure)
+            )
+            return Outcome.RETRY if retried else Outcome.LOST
+        sent = await self._queue.mark_sent(item, now=self._clock.now())
+        return Outcome.SENT if sent else Outcome.LOST
+
+    async def _event(
+        self, event_id: UUID | None, events: dict[UUID, EventView | None]
+    ) -> EventView | None:
+        if event_id is None:
+            return None
+        if event_id not in events:  # a broadcast's batch is mostly one event
+            events[event_id] = await self._events.get(event_id)
+        return events[event_id]
+
+    async def _skip(self, item: ClaimedNotification, reason: str) -> Outcome:
+        skipped = await self._queue.mark_skipped(item, now=self._clock.now(), reason=reason)
+        return Outcome.SKIPPED if skipped else Outcome.LOST
+
+    async def _dead(self, item: ClaimedNotification, error: str) -> Outcome:
+        dead = await self._queue.dead_letter(item, error=error)
+        return Outcome.DEAD if dead else Outcome.LOST
+
+
+def _describe(failure: BaseException) -> str:
+    text = f"{type(failure).__name__}: {failure}".strip()
+    return text[:MAX_ERROR_LENGTH]
