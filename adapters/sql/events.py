@@ -3,9 +3,10 @@ joins from overbooking: the aggregate's counters are decided under it."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ColumnElement, case, delete, insert, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.mapping import event_from_row, event_values
@@ -30,8 +31,17 @@ class SqlEventRepository(EventRepository):
         await self._connection.execute(insert(events).values(event_values(event)))
 
     async def save(self, event: Event) -> None:
-        values = event_values(event)
+        """A new address clears the geocoding bookkeeping, so the worker tries it."""
+        values: dict[str, Any] = event_values(event)
         del values["id"], values["created_at"]
+        location = event.location
+        moved = or_(
+            events.c.address != location.address,
+            events.c.city != location.city,
+            events.c.country != location.country,
+        )
+        values["geocode_attempted_at"] = _unless(moved, events.c.geocode_attempted_at)
+        values["geocode_retry_at"] = _unless(moved, events.c.geocode_retry_at)
         await self._connection.execute(update(events).where(events.c.id == event.id).values(values))
 
     async def delete(self, event_id: UUID) -> None:
@@ -46,3 +56,9 @@ class SqlEventRepository(EventRepository):
             statement = statement.with_for_update()
         row = (await self._connection.execute(statement)).mappings().first()
         return None if row is None else event_from_row(row)
+
+
+def _unless(moved: ColumnElement[bool], column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The column's current value, or NULL once the address moved (SET clauses
+    read the row as it was before the UPDATE, on both dialects)."""
+    return case((moved, null()), else_=column)

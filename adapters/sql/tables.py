@@ -28,7 +28,9 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    and_,
     func,
+    or_,
 )
 from sqlalchemy.dialects import postgresql
 
@@ -130,6 +132,11 @@ events = Table(
     Column("revision", Integer(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Geocoding bookkeeping (migration 0002), not part of the aggregate: when the
+    # current address was last tried, and when a failed try is due again. Saving
+    # a new address clears both (SqlEventRepository.save).
+    Column("geocode_attempted_at", UtcDateTime(), nullable=True),
+    Column("geocode_retry_at", UtcDateTime(), nullable=True),
     CheckConstraint(_one_of("status", EVENT_STATUSES), name="status"),
     CheckConstraint("capacity >= 1", name="capacity_positive"),
     CheckConstraint("attendee_count >= 0", name="attendee_count_not_negative"),
@@ -153,6 +160,27 @@ Index("ix_events_country_key_starts_at", events.c.country_key, events.c.starts_a
 Index("ix_events_organizer_starts_at", events.c.organizer_id, events.c.starts_at, events.c.id)
 # Bounding-box prefilter of distance searches.
 Index("ix_events_latitude_longitude", events.c.latitude, events.c.longitude)
+#: Events whose address the geocoding worker has not tried yet (a small set: the
+#: partial index holds only them), and failed tries waiting for their retry. The
+#: worker's query repeats these very terms, which is how both planners match them.
+AWAITING_LOCATION = and_(
+    events.c.latitude.is_(None),
+    events.c.geocode_attempted_at.is_(None),
+    events.c.status != "cancelled",
+    or_(events.c.address != "", events.c.city != ""),
+)
+Index(
+    "ix_events_awaiting_location",
+    events.c.id,
+    postgresql_where=AWAITING_LOCATION,
+    sqlite_where=AWAITING_LOCATION,
+)
+Index(
+    "ix_events_geocode_retry_at",
+    events.c.geocode_retry_at,
+    postgresql_where=events.c.geocode_retry_at.is_not(None),
+    sqlite_where=events.c.geocode_retry_at.is_not(None),
+)
 
 registrations = Table(
     "registrations",
@@ -222,6 +250,9 @@ outbox = Table(
     Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("last_error", Text(), nullable=True),
     Column("sent_at", UtcDateTime(), nullable=True),
+    # When the latest attempt was claimed (migration 0002). While a row is
+    # claimed, next_attempt_at is the end of the worker's lease.
+    Column("last_attempt_at", UtcDateTime(), nullable=True),
     UniqueConstraint("cause_id", "recipient_id"),
     CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="status"),
 )
