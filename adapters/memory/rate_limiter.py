@@ -27,12 +27,14 @@ class MemoryRateLimiter(RateLimiter):
         async with self._lock:
             now = self._now()
             hits = self._hits.setdefault((rate.name, key), deque())
-            while hits and hits[0] <= now - rate.period_seconds:
+            # Differences of two clock readings are exact; `now - period` and
+            # `oldest + period - now` are not, and could be off by one second once ceiled.
+            while hits and now - hits[0] >= rate.period_seconds:
                 hits.popleft()
             allowed = len(hits) < rate.limit
             if allowed:
                 hits.append(now)
-            oldest_expires = hits[0] + rate.period_seconds - now if hits else 0.0
+            oldest_expires = (hits[0] - now) + rate.period_seconds if hits else 0.0
             return RateDecision(
                 allowed=allowed,
                 limit=rate.limit,

@@ -76,7 +76,9 @@ class Offset:
 @pytest.fixture(params=["memory", "redis"])
 async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
     if request.param == "memory":
-        clock = Offset(1_000_000.0)
+        # A start time at which `t + 3600 - t` is not 3600 in floating point (it
+        # rounds up to 3600.0000000000005): the limiter must not answer 3601.
+        clock = Offset(14072.481653775836)
         yield Subject("memory", MemoryRateLimiter(clock), clock.advance)
         return
     async with redis_under_prefix() as (client, prefix):
