@@ -57,7 +57,7 @@ def create_app(container: Container | None = None) -> Litestar:
 
     dependencies = container_dependencies(container)
     dependencies["engine"] = _provide_engine(container)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             AuthController,
             OwnAccountController,
@@ -69,7 +69,6 @@ def create_app(container: Container | None = None) -> Litestar:
         ],
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_context],
         before_request=_require_content_type,
         request_max_body_size=MAX_BODY_BYTES,
         cors_config=CORSConfig(
@@ -125,6 +124,10 @@ def create_app(container: Container | None = None) -> Litestar:
         lifespan=[lifespan],
         debug=False,
     )
+    # Outside the router, not in `middleware=`: Litestar runs app middleware only for
+    # matched routes, and 404s and 405s must carry the request id and headers too.
+    app.asgi_handler = request_context(app.asgi_handler)
+    return app
 
 
 def _provide_engine(container: Container) -> Any:

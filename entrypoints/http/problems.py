@@ -127,10 +127,10 @@ _SLUGS = {
 }
 
 
-def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
-    if status >= 500:
-        return problem_response(status, "server-error", "the server could not answer")
+    if status >= 500:  # Litestar's own 500s (e.g. a dependency it cannot build): log them too
+        return unexpected_error_handler(request, exc)
     headers = {
         k: v for k, v in (exc.headers or {}).items() if k.lower() in {"allow", "retry-after"}
     }
@@ -156,6 +156,7 @@ def _plain(detail: str) -> str:
 
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 _UNKNOWN = re.compile(r"unknown field `([^`]+)`")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
 
 
 def _field_error(item: dict[str, Any]) -> FieldError:
@@ -167,9 +168,11 @@ def _field_error(item: dict[str, Any]) -> FieldError:
         field = "body"
     if located := _AT_PATH.search(message):
         field, message = located.group(1) or field, message[: located.start()]
+    prefix = "" if field == "body" else f"{field}."
     if unknown := _UNKNOWN.search(message):
-        prefix = "" if field == "body" else f"{field}."
         field, message = f"{prefix}{unknown.group(1)}", "is not a known field"
+    elif missing := _MISSING.search(message):
+        field, message = f"{prefix}{missing.group(1)}", "is required"
     return FieldError(field=field, message=message)
 
 

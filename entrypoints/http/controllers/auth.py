@@ -8,7 +8,7 @@ from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body
+from litestar.params import Body, JSONBody
 from msgspec import Struct
 
 from application.principal import Principal
@@ -70,7 +70,9 @@ class AuthController(Controller):
         summary="Create an attendee account",
         responses=responses(400, 409, 413, 415, 429),
     )
-    async def register(self, data: SignUpIn, sign_up: NamedDependency[SignUp]) -> Response[UserOut]:
+    async def register(
+        self, data: JSONBody[SignUpIn], sign_up: NamedDependency[SignUp]
+    ) -> Response[UserOut]:
         user = await sign_up.execute(
             SignUpCommand(email=data.email, password=data.password, full_name=data.full_name)
         )
@@ -84,7 +86,11 @@ class AuthController(Controller):
         summary="OAuth2 token endpoint: password and refresh_token grants",
         responses={
             **responses(413, 415, 429),
-            400: ResponseSpec(data_container=OAuthError, description="RFC 6749 §5.2 error"),
+            400: ResponseSpec(
+                data_container=OAuthError,
+                description="RFC 6749 §5.2 error",
+                generate_examples=False,
+            ),
         },
     )
     async def token(

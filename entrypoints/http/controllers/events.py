@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, SkipValidation
 
 from adapters.icalendar_invites import event_calendar
 from application.ports.queries import DEFAULT_PAGE_SIZE, EventCriteria, EventView
@@ -39,7 +39,7 @@ from entrypoints.http.schemas.events import (
 
 Principal_ = NamedDependency[Principal | None]
 DateOrMoment = Annotated[
-    str,
+    str | None,
     Parameter(
         max_length=40,
         description="A date (`2030-05-01`, whole day) or an RFC 3339 date-time with offset",
@@ -105,16 +105,16 @@ class EventsController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
         cursor: Annotated[str | None, Parameter(max_length=500)] = None,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
-        starts_from: DateOrMoment | None = None,
-        starts_to: DateOrMoment | None = None,
+        starts_from: DateOrMoment = None,
+        starts_to: DateOrMoment = None,
         city: Annotated[str | None, Parameter(max_length=100)] = None,
         country: Annotated[str | None, Parameter(max_length=100)] = None,
         near: Annotated[str | None, Parameter(max_length=60, description="lat,lng")] = None,
         radius_km: Annotated[float | None, Parameter(gt=0, le=20_000)] = None,
-        available: bool = False,
-        organizer_id: UUID | None = None,
-        status: Literal["draft", "published", "cancelled"] = "published",
-        sort: Literal["starts_at", "-starts_at"] = "starts_at",
+        available: FromQuery[bool] = False,
+        organizer_id: FromQuery[UUID | None] = None,
+        status: FromQuery[Literal["draft", "published", "cancelled"]] = "published",
+        sort: FromQuery[Literal["starts_at", "-starts_at"]] = "starts_at",
     ) -> EventPage:
         fingerprint = query_fingerprint(request, "events")
         criteria = EventCriteria(
@@ -150,7 +150,10 @@ class EventsController(Controller):
         responses=responses(400, 401, 403, 413, 415, 429),
     )
     async def create(
-        self, data: NewEventIn, principal: Principal_, create_event: NamedDependency[CreateEvent]
+        self,
+        data: JSONBody[NewEventIn],
+        principal: Principal_,
+        create_event: NamedDependency[CreateEvent],
     ) -> Response[EventOut]:
         view = await create_event.execute(
             CreateEventCommand(
@@ -179,7 +182,7 @@ class EventsController(Controller):
     async def get_one(
         self,
         request: Request[Any, Any, Any],
-        event_id: UUID,
+        event_id: FromPath[UUID],
         principal: Principal_,
         get_event: NamedDependency[GetEvent],
     ) -> Response[EventOut]:
@@ -200,8 +203,8 @@ class EventsController(Controller):
     async def update(
         self,
         request: Request[Any, Any, Any],
-        event_id: UUID,
-        data: EventChangesIn,
+        event_id: FromPath[UUID],
+        data: JSONBody[EventChangesIn],
         principal: Principal_,
         get_event: NamedDependency[GetEvent],
         update_event: NamedDependency[UpdateEvent],
@@ -240,7 +243,10 @@ class EventsController(Controller):
         responses=responses(401, 403, 404, 429),
     )
     async def delete(
-        self, event_id: UUID, principal: Principal_, delete_event: NamedDependency[DeleteEvent]
+        self,
+        event_id: FromPath[UUID],
+        principal: Principal_,
+        delete_event: NamedDependency[DeleteEvent],
     ) -> None:
         await delete_event.execute(DeleteEventCommand(actor=principal, event_id=event_id))
 
@@ -253,10 +259,10 @@ class EventsController(Controller):
     )
     async def cancel(
         self,
-        event_id: UUID,
+        event_id: FromPath[UUID],
         principal: Principal_,
         cancel_event: NamedDependency[CancelEvent],
-        data: CancelIn | None = None,
+        data: JSONBody[CancelIn | None] = None,
     ) -> EventOut:
         reason = data.reason if data is not None else ""
         view = await cancel_event.execute(
@@ -273,10 +279,10 @@ class EventsController(Controller):
     async def calendar(
         self,
         request: Request[Any, Any, Any],
-        event_id: UUID,
+        event_id: FromPath[UUID],
         principal: Principal_,
         get_event: NamedDependency[GetEvent],
-        clock: NamedDependency[Clock],
+        clock: NamedDependency[SkipValidation[Clock]],  # a Protocol: nothing to validate
     ) -> Response[bytes]:
         view: EventView = await get_event.execute(
             GetEventCommand(actor=principal, event_id=event_id)

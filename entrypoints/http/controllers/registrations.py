@@ -10,6 +10,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from application.ports.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
@@ -54,7 +55,7 @@ class RegistrationsController(Controller):
     )
     async def join(
         self,
-        event_id: UUID,
+        event_id: FromPath[UUID],
         principal: Principal_,
         register_for_event: NamedDependency[RegisterForEvent],
     ) -> Response[RegistrationOut]:
@@ -74,7 +75,10 @@ class RegistrationsController(Controller):
         responses=responses(401, 404, 409, 429),
     )
     async def leave(
-        self, event_id: UUID, principal: Principal_, leave_event: NamedDependency[LeaveEvent]
+        self,
+        event_id: FromPath[UUID],
+        principal: Principal_,
+        leave_event: NamedDependency[LeaveEvent],
     ) -> None:
         await leave_event.execute(LeaveEventCommand(actor=principal, event_id=event_id))
 
@@ -86,8 +90,8 @@ class RegistrationsController(Controller):
     )
     async def remove(
         self,
-        event_id: UUID,
-        registration_id: UUID,
+        event_id: FromPath[UUID],
+        registration_id: FromPath[UUID],
         principal: Principal_,
         remove_attendee: NamedDependency[RemoveAttendee],
     ) -> None:
@@ -105,13 +109,13 @@ class RegistrationsController(Controller):
     async def attendees(
         self,
         request: Request[Any, Any, Any],
-        event_id: UUID,
+        event_id: FromPath[UUID],
         principal: Principal_,
         list_attendees: NamedDependency[ListAttendees],
         cursors: NamedDependency[CursorCodec],
         limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: str | None = None,
-        status: Literal["confirmed", "waitlisted"] | None = None,
+        cursor: FromQuery[str | None] = None,
+        status: FromQuery[Literal["confirmed", "waitlisted"] | None] = None,
     ) -> Response[Any]:
         wanted = RegistrationStatus(status) if status else None
         command = ListAttendeesCommand(

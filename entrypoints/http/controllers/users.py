@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import Response
 
 from application.ports.queries import DEFAULT_PAGE_SIZE, UserCriteria
@@ -53,7 +53,7 @@ class OwnAccountController(Controller):
     @patch("", summary="Change my name or password", responses=responses(400, 401, 413, 415, 429))
     async def update_me(
         self,
-        data: OwnProfileIn,
+        data: JSONBody[OwnProfileIn],
         principal: Principal_,
         update_own_profile: NamedDependency[UpdateOwnProfile],
     ) -> UserOut:
@@ -90,8 +90,8 @@ class OwnAccountController(Controller):
         list_my_registrations: NamedDependency[ListMyRegistrations],
         cursors: NamedDependency[CursorCodec],
         limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: str | None = None,
-        upcoming: bool = False,
+        cursor: FromQuery[str | None] = None,
+        upcoming: FromQuery[bool] = False,
     ) -> RegistrationPage:
         fingerprint = query_fingerprint(request, "my-registrations")
         page = await list_my_registrations.execute(
@@ -120,9 +120,9 @@ class UsersController(Controller):
         list_users: NamedDependency[ListUsers],
         cursors: NamedDependency[CursorCodec],
         limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: str | None = None,
-        role: RoleName | None = None,
-        is_active: bool | None = None,
+        cursor: FromQuery[str | None] = None,
+        role: FromQuery[RoleName | None] = None,
+        is_active: FromQuery[bool | None] = None,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> UserPage:
         fingerprint = query_fingerprint(request, "users")
@@ -147,7 +147,10 @@ class UsersController(Controller):
         responses=responses(400, 401, 403, 409, 413, 415, 429),
     )
     async def create_user(
-        self, data: NewUserIn, principal: Principal_, create_user: NamedDependency[CreateUser]
+        self,
+        data: JSONBody[NewUserIn],
+        principal: Principal_,
+        create_user: NamedDependency[CreateUser],
     ) -> Response[UserOut]:
         view = await create_user.execute(
             CreateUserCommand(
@@ -164,7 +167,7 @@ class UsersController(Controller):
 
     @get("/{user_id:uuid}", summary="A user (admin)", responses=responses(401, 403, 404, 429))
     async def get_user(
-        self, user_id: UUID, principal: Principal_, get_user: NamedDependency[GetUser]
+        self, user_id: FromPath[UUID], principal: Principal_, get_user: NamedDependency[GetUser]
     ) -> UserOut:
         return UserOut.of(await get_user.execute(GetUserCommand(actor=principal, user_id=user_id)))
 
@@ -175,8 +178,8 @@ class UsersController(Controller):
     )
     async def update_user(
         self,
-        user_id: UUID,
-        data: UserChangesIn,
+        user_id: FromPath[UUID],
+        data: JSONBody[UserChangesIn],
         principal: Principal_,
         update_user: NamedDependency[UpdateUser],
     ) -> UserOut:
@@ -199,6 +202,9 @@ class UsersController(Controller):
         responses=responses(401, 403, 404, 409, 429),
     )
     async def delete_user(
-        self, user_id: UUID, principal: Principal_, delete_user: NamedDependency[DeleteUser]
+        self,
+        user_id: FromPath[UUID],
+        principal: Principal_,
+        delete_user: NamedDependency[DeleteUser],
     ) -> None:
         await delete_user.execute(DeleteUserCommand(actor=principal, user_id=user_id))

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from application.event_input import LocationInput, WindowInput
 from application.ports.queries import EventView, PersonSummary
@@ -46,7 +46,7 @@ class NewEventIn(Struct, forbid_unknown_fields=True, frozen=True):
     capacity: CapacityValue
     timezone: TimeZoneName = "UTC"
     description: Description = ""
-    location: LocationIn = LocationIn()
+    location: LocationIn = field(default_factory=LocationIn)
     waitlist_enabled: bool = False
     status: Literal["draft", "published"] = "draft"
 
