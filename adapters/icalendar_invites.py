@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from html import unescape
+from uuid import UUID
 
-from icalendar import Calendar, Event, vGeo
+from icalendar import Calendar, Event, vCalAddress, vGeo
 
 from application.ports.queries import EventView
 from domain.event import EventStatus
@@ -20,18 +21,31 @@ def plain_text(html: str) -> str:
     return unescape(_TAGS.sub(" ", html)).strip()
 
 
-def event_calendar(view: EventView, *, url: str, now: datetime, method: str = "PUBLISH") -> bytes:
+def event_calendar(
+    view: EventView,
+    *,
+    url: str,
+    now: datetime,
+    method: str = "PUBLISH",
+    organizer: str | None = None,
+    attendee: tuple[str, str] | None = None,
+) -> bytes:
     """A VCALENDAR with one VEVENT. The UID is stable per event and SEQUENCE grows
-    with every change of time or place, so calendar apps update the entry in place."""
+    with every change of time or place, so calendar apps update the entry in place.
+
+    For mail (iTIP, RFC 5546) give `method` REQUEST or CANCEL, the `organizer`'s
+    address and the `attendee` as (name, address). A CANCEL, or any method for a
+    cancelled event other than PUBLISH, marks the entry cancelled.
+    """
     cancelled = view.status is EventStatus.CANCELLED
-    calendar = Calendar()
-    calendar.add("prodid", "-//eventapi//eventapi//EN")
-    calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancelled and method != "PUBLISH" else method)
+    method = "CANCEL" if cancelled and method != "PUBLISH" else method
+    cancelled = cancelled or method == "CANCEL"
+    calendar = _calendar(method)
     entry = Event()
-    entry.add("uid", f"{view.id}@eventapi")
+    entry.add("uid", uid_of(view.id))
     entry.add("sequence", view.sequence)
     entry.add("dtstamp", now)
+    _add_people(entry, organizer, view.organizer.full_name, attendee, method)
     entry.add("dtstart", view.starts_at)
     entry.add("dtend", view.ends_at)
     entry.add("summary", view.title)
@@ -56,3 +70,60 @@ def event_calendar(view: EventView, *, url: str, now: datetime, method: str = "P
     entry.add("url", url)
     calendar.add_component(entry)
     return bytes(calendar.to_ical())
+
+
+def deleted_event_calendar(
+    event_id: UUID,
+    *,
+    title: str,
+    sequence: int,
+    now: datetime,
+    organizer: str | None = None,
+    attendee: tuple[str, str] | None = None,
+) -> bytes:
+    """A METHOD:CANCEL for an event that no longer exists: only what its deletion
+    notice kept (the UID is derived from the id, as for live events)."""
+    calendar = _calendar("CANCEL")
+    entry = Event()
+    entry.add("uid", uid_of(event_id))
+    entry.add("sequence", sequence)
+    entry.add("dtstamp", now)
+    _add_people(entry, organizer, None, attendee, "CANCEL")
+    entry.add("summary", title)
+    entry.add("status", "CANCELLED")
+    calendar.add_component(entry)
+    return bytes(calendar.to_ical())
+
+
+def uid_of(event_id: UUID) -> str:
+    return f"{event_id}@eventapi"
+
+
+def _calendar(method: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", "-//eventapi//eventapi//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", method)
+    return calendar
+
+
+def _add_people(
+    entry: Event,
+    organizer: str | None,
+    organizer_name: str | None,
+    attendee: tuple[str, str] | None,
+    method: str,
+) -> None:
+    if organizer is not None:
+        address = vCalAddress(f"mailto:{organizer}")
+        if organizer_name:
+            address.params["cn"] = organizer_name
+        entry.add("organizer", address)
+    if attendee is not None:
+        name, email = attendee
+        address = vCalAddress(f"mailto:{email}")
+        address.params["cn"] = name
+        address.params["role"] = "REQ-PARTICIPANT"
+        address.params["partstat"] = "DECLINED" if method == "CANCEL" else "ACCEPTED"
+        address.params["rsvp"] = "FALSE"
+        entry.add("attendee", address)
