@@ -20,6 +20,10 @@ class PasswordHasher(Protocol):
         time as a real check and returns False, so timing reveals nothing."""
         ...
 
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with an old key or cost: store a new one."""
+        ...
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccessClaims:

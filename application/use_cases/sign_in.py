@@ -66,6 +66,9 @@ class SignInWithPassword:
         )
         if user is None or not valid or not user.is_active:
             raise InvalidCredentials("the email or password is wrong")
+        fresh_hash = None
+        if self._hasher.needs_rehash(user.password_hash):  # after a key or cost change
+            fresh_hash = await self._hasher.hash(command.password)
         async with self._uow() as uow:
             # The account may have changed while bcrypt ran: a new password or a
             # deactivation must win over a sign-in that checked the old state.
@@ -76,6 +79,10 @@ class SignInWithPassword:
                 or current.password_hash != user.password_hash
             ):
                 raise InvalidCredentials("the email or password is wrong")
-            pair = await start_session(uow, self._tokens, self._ids, current, self._clock.now())
+            now = self._clock.now()
+            if fresh_hash is not None:
+                current.set_password_hash(fresh_hash, now)
+                await uow.users.save(current)
+            pair = await start_session(uow, self._tokens, self._ids, current, now)
             await uow.commit()
         return pair
