@@ -114,7 +114,7 @@ def smtp(server: MailServer) -> SmtpNotifier:
 
 async def until_idle(worker: DeliverNotifications) -> list[BatchReport]:
     """Batches until one claims nothing (a bounded number, so a bug cannot spin)."""
-    reports = []
+    reports: list[BatchReport] = []
     for _ in range(1000):
         report = await worker.execute()
         if not report.claimed:
