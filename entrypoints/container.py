@@ -14,6 +14,7 @@ from adapters.common_passwords import CommonPasswordSet
 from adapters.html_sanitizer import Nh3Sanitizer
 from adapters.jwt_tokens import JwtTokenService
 from adapters.memory.rate_limiter import MemoryRateLimiter
+from adapters.redis_rate_limiter import RedisRateLimiter
 from adapters.sql.engine import create_database_engine
 from adapters.sql.event_queries import SqlEventQueries
 from adapters.sql.registration_queries import SqlRegistrationQueries
@@ -74,7 +75,19 @@ class Container(containers.DeclarativeContainer):
         access_ttl=settings.provided.access_token_ttl,
     )
     cursors = providers.Singleton(CursorCodec, settings.provided.derived_key.call("cursors"))
-    limiter = providers.Singleton(MemoryRateLimiter)
+    # Rate limits are shared by every process through Redis when it is configured; the
+    # per-process memory limiter is the embedded default and Redis's fallback when down.
+    memory_limiter = providers.Singleton(MemoryRateLimiter)
+    limiter = providers.Selector(
+        settings.provided.rate_limiter_backend,
+        memory=memory_limiter,
+        redis=providers.Singleton(
+            RedisRateLimiter,
+            settings.provided.redis_url,
+            memory_limiter,
+            prefix=settings.provided.rate_limit_key_prefix,
+        ),
+    )
     sanitizer = providers.Singleton(Nh3Sanitizer)
     common_passwords = providers.Singleton(CommonPasswordSet.shipped)
     password_policy = providers.Singleton(
@@ -85,7 +98,16 @@ class Container(containers.DeclarativeContainer):
 
     # -- use cases (Factory: one per call, all state lives in the adapters) ------------
     sign_up = providers.Factory(SignUp, uow, hasher, common_passwords, password_policy, clock, ids)
-    sign_in = providers.Factory(SignInWithPassword, uow, hasher, tokens, limiter, clock, ids)
+    sign_in = providers.Factory(
+        SignInWithPassword,
+        uow,
+        hasher,
+        tokens,
+        limiter,
+        clock,
+        ids,
+        account_rate=settings.provided.password_check_rate,
+    )
     refresh_session = providers.Factory(RefreshSession, uow, tokens, clock)
     revoke_token = providers.Factory(RevokeToken, uow, tokens, clock)
     identify_caller = providers.Factory(IdentifyCaller, uow, tokens, clock)
@@ -120,3 +142,6 @@ async def close_resources(container: Container) -> None:
     """Dispose of what holds connections (an engine that never connected costs nothing)."""
     await container.engine().dispose()
     container.engine.reset()
+    limiter = container.limiter()
+    if isinstance(limiter, RedisRateLimiter):
+        await limiter.aclose()

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+
+from application.ports.rate_limiter import Rate
 
 MIN_SECRET_BYTES = 32
 
@@ -32,6 +35,19 @@ class Settings:
     secret_key: bytes = b""
     previous_secret_keys: tuple[bytes, ...] = ()
     rate_limits: bool = True
+    #: Requests per window of each rate-limit policy (the API contract's defaults):
+    #: anonymous callers per address and signed-in callers per user, per minute;
+    #: POST /auth/token per address per minute; POST /auth/register per address
+    #: per hour; joining events per user per minute; password checks per account
+    #: per 15 minutes. Not read from the environment yet (tests set them).
+    rate_limit_anonymous: int = 120
+    rate_limit_user: int = 600
+    rate_limit_token: int = 20
+    rate_limit_register: int = 10
+    rate_limit_join: int = 30
+    rate_limit_password_checks: int = 10
+    #: Every Redis key this service writes starts with this (one Redis, many deployments).
+    redis_key_prefix: str = "eventapi"
     cors_origins: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
     password_min_length: int = 12
@@ -68,6 +84,22 @@ class Settings:
     def access_token_ttl(self) -> timedelta:
         return timedelta(minutes=self.access_token_minutes)
 
+    @property
+    def rate_limiter_backend(self) -> str:
+        """`redis` (shared by every process) when Redis is configured, else `memory`."""
+        return "redis" if self.redis_url else "memory"
+
+    @property
+    def rate_limit_key_prefix(self) -> str:
+        return f"{self.redis_key_prefix}:rl"
+
+    @property
+    def password_check_rate(self) -> Rate | None:
+        """Password checks per account per 15 minutes; None when rate limits are off."""
+        if not self.rate_limits:
+            return None
+        return Rate("password-checks", self.rate_limit_password_checks, 15 * 60)
+
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> Settings:
         read = _Reader(os.environ if env is None else env)
@@ -90,7 +122,7 @@ class Settings:
             ),
             rate_limits=read.flag("RATE_LIMITS", default=True),
             cors_origins=read.items("CORS_ORIGINS"),
-            trusted_proxies=read.items("TRUSTED_PROXIES"),
+            trusted_proxies=_networks(read.items("TRUSTED_PROXIES")),
             password_min_length=read.number("PASSWORD_MIN_LENGTH", 12, low=8, high=128),
             password_max_length=read.number("PASSWORD_MAX_LENGTH", 128, low=12, high=1024),
             bcrypt_rounds=read.number("BCRYPT_ROUNDS", 12, low=4, high=16),
@@ -160,6 +192,18 @@ def _secret_key(raw: str, data_dir: Path, *, production: bool) -> bytes:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
     return _checked_key(path.read_text().strip(), str(path))
+
+
+def _networks(items: tuple[str, ...]) -> tuple[str, ...]:
+    """Trusted proxies as IP addresses or CIDR networks; anything else stops the start."""
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                "EVENTAPI_TRUSTED_PROXIES must be IP addresses or CIDR networks, comma-separated"
+            ) from None
+    return items
 
 
 def _kid(secret: bytes) -> str:

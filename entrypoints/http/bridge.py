@@ -22,11 +22,12 @@ from entrypoints.container import Container
 
 
 def container_dependencies(container: Container) -> dict[str, Provide]:
-    """Every use case (Factory provider), the cursor codec and the clock, by name."""
+    """Every use case (Factory provider), the cursor codec, the clock and the rate
+    limiter (for the readiness probe), by name."""
     wanted = {
         name: provider
         for name, provider in container.providers.items()
-        if isinstance(provider, providers.Factory) or name in {"cursors", "clock"}
+        if isinstance(provider, providers.Factory) or name in {"cursors", "clock", "limiter"}
     }
     dependencies = {
         name: Provide(_call(provider), sync_to_thread=False) for name, provider in wanted.items()

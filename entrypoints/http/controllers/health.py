@@ -10,6 +10,8 @@ from msgspec import Struct
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.redis_rate_limiter import RedisRateLimiter
+
 PROBE_SECONDS = 2.0
 
 
@@ -28,9 +30,15 @@ class HealthController(Controller):
         return Health(status="ok", checks={})
 
     @get("/ready", summary="The database answers (other services are reported, not required)")
-    async def ready(self, engine: NamedDependency[AsyncEngine]) -> Response[Health]:
+    async def ready(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        limiter: NamedDependency[object],  # a RateLimiter; Litestar cannot check a Protocol
+    ) -> Response[Health]:
         database = await _probe(engine)
         checks = {"database": database}
+        if isinstance(limiter, RedisRateLimiter):  # reported, never fatal: limits fall back
+            checks["redis"] = "ok" if await limiter.ping() else "degraded"
         status = 200 if database == "ok" else 503
         return Response(
             Health(status="ok" if status == 200 else "unavailable", checks=checks),
