@@ -25,6 +25,7 @@ from entrypoints.http.docs_assets import ASSETS_PATH, docs_assets_router
 from entrypoints.http.middleware import request_context
 from entrypoints.http.openapi import COMPONENTS
 from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.rate_limits import rate_limits
 from entrypoints.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -126,7 +127,8 @@ def create_app(container: Container | None = None) -> Litestar:
     )
     # Outside the router, not in `middleware=`: Litestar runs app middleware only for
     # matched routes, and 404s and 405s must carry the request id and headers too.
-    app.asgi_handler = request_context(app.asgi_handler)
+    # Rate limits count every request (404s too), before routing, inside the request id.
+    app.asgi_handler = request_context(rate_limits(app.asgi_handler, container))
     return app
 
 

@@ -1,0 +1,294 @@
+"""The API contract's rate-limit policies, as plain ASGI around the whole app.
+
+Which policies a request counts against (each must allow it):
+
+- every request: `anonymous` (per client address) or, with a valid access
+  token, `user` (per user id, the token's `sub`; the signature and expiry are
+  checked with the token service, the database is not asked);
+- POST /api/v1/auth/token: also `token`, per client address;
+- POST /api/v1/auth/register: also `register`, per client address;
+- POST /api/v1/events/{id}/registrations (joining) by a signed-in caller:
+  also `join`, per user.
+
+Health, metrics, the docs and the schema (`/schema...`) are never limited,
+and nothing is when `EVENTAPI_RATE_LIMITS=off`. The limiter is the
+container's (Redis, shared by every process, when configured).
+
+The specific policy is counted before the general one and counting stops at
+the first refusal, so a refused request is not counted by the policies after
+it (the port has no "check several, then count all" operation; a request the
+general policy refuses has still used one of the specific policy's hits).
+
+Client address: the ASGI peer, unless the peer is one of
+`EVENTAPI_TRUSTED_PROXIES`; then the right-most address in X-Forwarded-For
+that is not a trusted proxy (everything left of it could have been sent by
+the client itself).
+
+Headers: every limited response (a 429 included) carries `RateLimit-Policy`
+and `RateLimit` in the syntax of draft-ietf-httpapi-ratelimit-headers-11
+(May 2026), sections 3 and 4: Structured Field lists whose items are the
+policy name as a String with parameters `q` (quota) and `w` (window, seconds),
+and `r` (available quota) and `t` (effective window, seconds), e.g.
+
+    RateLimit-Policy: "user";q=600;w=60
+    RateLimit: "user";r=599;t=60
+
+When several policies apply, the headers report the most restrictive one
+(the fewest requests left). A 429 is problem+json (`/problems/rate-limited`)
+with `Retry-After`; its `t` equals Retry-After, as section 6 asks ("the
+Retry-After field value SHOULD NOT reference a point in time earlier than the
+end of the effective window").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from application.ports.rate_limiter import Rate, RateDecision, RateLimiter
+from domain.errors import DomainError
+from entrypoints.container import Container
+from entrypoints.http.problems import PROBLEM_JSON, Problem
+from entrypoints.settings import Settings
+
+log = logging.getLogger("eventapi.rate_limits")
+
+API = "/api/v1"
+TOKEN_PATH = f"{API}/auth/token"
+REGISTER_PATH = f"{API}/auth/register"
+JOIN_PATH = re.compile(rf"^{API}/events/[^/]+/registrations$")
+EXEMPT_EXACT = frozenset({"/metrics", "/health", "/schema"})
+EXEMPT_PREFIXES = ("/health/", "/schema/")
+MAX_TOKEN_LENGTH = 4096
+EXPOSED = "Retry-After, RateLimit, RateLimit-Policy, X-Request-ID"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Policies:
+    anonymous: Rate
+    user: Rate
+    token: Rate
+    register: Rate
+    join: Rate
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policies:
+        return cls(
+            anonymous=Rate("anonymous", settings.rate_limit_anonymous, 60),
+            user=Rate("user", settings.rate_limit_user, 60),
+            token=Rate("token", settings.rate_limit_token, 60),
+            register=Rate("register", settings.rate_limit_register, 60 * 60),
+            join=Rate("join", settings.rate_limit_join, 60),
+        )
+
+
+def rate_limits(app: ASGIApp, container: Container) -> ASGIApp:
+    """Wrap `app` in the contract's rate limits (or return it as is when they are off)."""
+    settings: Settings = container.settings()
+    if not settings.rate_limits:
+        return app
+    policies = Policies.from_settings(settings)
+    proxies = trusted_networks(settings.trusted_proxies)
+    cors_origins = frozenset(settings.cors_origins)
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] == "OPTIONS":
+            await app(scope, receive, send)  # CORS preflights are answered by the CORS layer
+            return
+        path = normal_path(scope["path"])
+        if path in EXEMPT_EXACT or path.startswith(EXEMPT_PREFIXES):
+            await app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        address = client_address(scope.get("client"), headers.get("x-forwarded-for", []), proxies)
+        user = _user_id(headers.get("authorization", []), container)
+        checks = _applicable(scope["method"], path, address, user, policies)
+        limiter: RateLimiter = container.limiter()
+        decisions: list[tuple[Rate, RateDecision]] = []
+        for rate, key in checks:
+            try:
+                decision = await limiter.hit(key, rate)
+            except Exception:  # a broken limiter must not take the API down with it
+                log.exception("rate limiter failed; %s not applied to this request", rate.name)
+                continue
+            decisions.append((rate, decision))
+            if not decision.allowed:
+                await _refuse(send, rate, decision, headers.get("origin", []), cors_origins)
+                return
+        if not decisions:
+            await app(scope, receive, send)
+            return
+        reported = policy_headers(*most_restrictive(decisions))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *reported]
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware
+
+
+def _applicable(
+    method: str, path: str, address: str, user: str | None, policies: Policies
+) -> list[tuple[Rate, str]]:
+    """(policy, key) pairs for this request, the specific policy first."""
+    checks: list[tuple[Rate, str]] = []
+    if method == "POST":
+        if path == TOKEN_PATH:
+            checks.append((policies.token, f"address:{address}"))
+        elif path == REGISTER_PATH:
+            checks.append((policies.register, f"address:{address}"))
+        elif user is not None and JOIN_PATH.match(path):
+            checks.append((policies.join, f"user:{user}"))
+    if user is not None:
+        checks.append((policies.user, f"user:{user}"))
+    else:
+        checks.append((policies.anonymous, f"address:{address}"))
+    return checks
+
+
+def most_restrictive(decisions: Iterable[tuple[Rate, RateDecision]]) -> tuple[Rate, RateDecision]:
+    """The policy with the fewest requests left (then the longest wait for more)."""
+    return min(decisions, key=lambda pair: (pair[1].remaining, -pair[1].reset_seconds))
+
+
+def policy_headers(rate: Rate, decision: RateDecision) -> list[tuple[bytes, bytes]]:
+    """`RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-11 §3, §4)."""
+    window = decision.reset_seconds if decision.allowed else decision.retry_after
+    name = _sf_string(rate.name)
+    return [
+        (b"ratelimit-policy", f"{name};q={rate.limit};w={rate.period_seconds}".encode()),
+        (b"ratelimit", f"{name};r={max(0, decision.remaining)};t={max(0, window)}".encode()),
+    ]
+
+
+async def _refuse(
+    send: Send,
+    rate: Rate,
+    decision: RateDecision,
+    origins: list[str],
+    cors_origins: frozenset[str],
+) -> None:
+    retry_after = max(1, decision.retry_after)
+    body = msgspec.json.encode(
+        Problem(
+            type="/problems/rate-limited",
+            title="Too Many Requests",
+            status=429,
+            detail=f"too many requests under the '{rate.name}' limit; retry in {retry_after} s",
+        )
+    )
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(retry_after).encode()),
+        *policy_headers(rate, decision),
+    ]
+    # The CORS layer sits inside this one; a browser may only read the 429 if it is told so.
+    origin = origins[0] if len(origins) == 1 else ""
+    if origin and (origin in cors_origins or "*" in cors_origins):
+        headers += [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-expose-headers", EXPOSED.encode()),
+            (b"vary", b"Origin"),
+        ]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _user_id(authorization: list[str], container: Container) -> str | None:
+    """The user id of a valid access token (signature and expiry checked), else None."""
+    if len(authorization) != 1:
+        return None
+    scheme, _, token = authorization[0].partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    try:
+        claims = container.tokens().read_access(token, container.clock().now())
+    except DomainError:
+        return None
+    return str(claims.user_id)
+
+
+# -- client address ---------------------------------------------------------------------
+
+
+def trusted_networks(entries: Iterable[str]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def client_address(peer: Any, forwarded_for: list[str], proxies: tuple[Network, ...]) -> str:
+    """The address a limit is keyed by (see the module docstring)."""
+    peer_host = str(peer[0]) if isinstance(peer, list | tuple) and peer else ""
+    if not proxies or not _is_trusted(peer_host, proxies):
+        return _normal(peer_host)
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, proxies):
+            return _normal(hop)
+    # Every hop is one of our proxies: the left-most is the furthest one seen.
+    return _normal(hops[0] if hops else peer_host)
+
+
+def _is_trusted(host: str, proxies: tuple[Network, ...]) -> bool:
+    address = _ip(host)
+    return address is not None and any(address in network for network in proxies)
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An IP address, also from "a.b.c.d:port" and "[v6]:port" (as some proxies write)."""
+    candidates = [host]
+    if host.startswith("[") and "]" in host:
+        candidates.append(host[1 : host.index("]")])
+    elif host.count(":") == 1:
+        candidates.append(host.partition(":")[0])
+    for candidate in candidates:
+        try:
+            address = ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            return address.ipv4_mapped
+        return address
+    return None
+
+
+def _normal(host: str) -> str:
+    address = _ip(host)
+    if address is not None:
+        return str(address)
+    return host[:100] or "unknown"
+
+
+# -- plumbing ---------------------------------------------------------------------------
+
+
+def normal_path(path: str) -> str:
+    """The path as the router will see it: no repeated or trailing slashes."""
+    path = re.sub(r"/{2,}", "/", path)
+    return path.rstrip("/") or "/"
+
+
+def _headers(scope: Scope) -> MutableMapping[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, value in scope.get("headers", []):
+        found.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+    return found
+
+
+def _sf_string(value: str) -> str:
+    """A Structured Field String (RFC 9651 §3.3.3): quoted, `\\` and `"` escaped."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
