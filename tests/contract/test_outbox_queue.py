@@ -79,7 +79,9 @@ async def test_claims_are_disjoint_oldest_first_and_come_back_after_the_lease(
     assert [c.notification.cause_id for c in second] == [n.cause_id for n in notes[3:]]
     assert {c.attempt for c in first + second} == {1}
     assert first[0].notification == notes[0]
-    assert await worker.queue.claim(limit=3, now=at + LEASE / 2, lease=LEASE, max_attempts=MAX) == []
+    assert (
+        await worker.queue.claim(limit=3, now=at + LEASE / 2, lease=LEASE, max_attempts=MAX) == []
+    )
 
     again = await worker.queue.claim(limit=10, now=at + LEASE, lease=LEASE, max_attempts=MAX)
     assert sorted(c.row_id for c in again) == sorted(c.row_id for c in first + second)

@@ -1,0 +1,2 @@
+"""Geocoders behind the `Geocoder` port: Nominatim (OpenStreetMap) and Google's
+Geocoding API, over httpx."""
