@@ -13,31 +13,39 @@ from adapters.bcrypt_hasher import BcryptHasher
 from adapters.common_passwords import CommonPasswordSet
 from adapters.html_sanitizer import Nh3Sanitizer
 from adapters.jwt_tokens import JwtTokenService
+from adapters.mail.composer import MailComposer
 from adapters.memory.rate_limiter import MemoryRateLimiter
 from adapters.redis_rate_limiter import RedisRateLimiter
 from adapters.sql.engine import create_database_engine
+from adapters.sql.event_locations import SqlEventLocations
 from adapters.sql.event_queries import SqlEventQueries
+from adapters.sql.outbox_queue import SqlOutboxQueue
 from adapters.sql.registration_queries import SqlRegistrationQueries
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.user_queries import SqlUserQueries
 from adapters.system_clock import SystemClock
 from adapters.uuid7 import Uuid7Generator
+from application.delivery_policy import DeliveryPolicy
 from application.use_cases.cancel_event import CancelEvent
 from application.use_cases.close_own_account import CloseOwnAccount
 from application.use_cases.create_event import CreateEvent
 from application.use_cases.create_user import CreateUser
 from application.use_cases.delete_event import DeleteEvent
 from application.use_cases.delete_user import DeleteUser
+from application.use_cases.deliver_notifications import DeliverNotifications
 from application.use_cases.get_event import GetEvent
 from application.use_cases.get_user import GetUser
 from application.use_cases.identify_caller import IdentifyCaller
 from application.use_cases.leave_event import LeaveEvent
 from application.use_cases.list_attendees import ListAttendees
+from application.use_cases.list_failed_notifications import ListFailedNotifications
 from application.use_cases.list_my_registrations import ListMyRegistrations
 from application.use_cases.list_users import ListUsers
+from application.use_cases.locate_events import LocateEvents
 from application.use_cases.refresh_session import RefreshSession
 from application.use_cases.register_for_event import RegisterForEvent
 from application.use_cases.remove_attendee import RemoveAttendee
+from application.use_cases.retry_failed_notifications import RetryFailedNotifications
 from application.use_cases.revoke_token import RevokeToken
 from application.use_cases.search_events import SearchEvents
 from application.use_cases.sign_in import SignInWithPassword
@@ -47,6 +55,7 @@ from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
 from domain.values import PasswordPolicy
 from entrypoints.http.cursors import CursorCodec
+from entrypoints.integrations import geocoder_for, notifier_for
 from entrypoints.settings import Settings
 
 
@@ -131,6 +140,30 @@ class Container(containers.DeclarativeContainer):
     remove_attendee = providers.Factory(RemoveAttendee, uow, clock, ids)
     list_attendees = providers.Factory(ListAttendees, event_queries, registration_queries)
     list_my_registrations = providers.Factory(ListMyRegistrations, registration_queries, clock)
+
+    # -- the worker: notifications from the outbox, coordinates for addresses ---------
+    mail_composer = providers.Singleton(
+        MailComposer, sender=settings.provided.mail_from, public_url=settings.provided.public_url
+    )
+    #: SMTP when EVENTAPI_SMTP_URL is set, else .eml files in data_dir/mail.
+    notifier = providers.Singleton(notifier_for, settings, mail_composer)
+    #: None when EVENTAPI_GEOCODER is off.
+    geocoder = providers.Singleton(geocoder_for, settings)
+    outbox_queue = providers.Singleton(SqlOutboxQueue, engine)
+    event_locations = providers.Singleton(SqlEventLocations, engine)
+    delivery_policy = providers.Singleton(DeliveryPolicy)
+    deliver_notifications = providers.Factory(
+        DeliverNotifications,
+        outbox_queue,
+        notifier,
+        user_queries,
+        event_queries,
+        clock,
+        delivery_policy,
+    )
+    locate_events = providers.Factory(LocateEvents, event_locations, geocoder, uow, clock, ids)
+    list_failed_notifications = providers.Factory(ListFailedNotifications, outbox_queue)
+    retry_failed_notifications = providers.Factory(RetryFailedNotifications, outbox_queue, clock)
 
 
 def build_container(settings: Settings) -> Container:

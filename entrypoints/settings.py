@@ -57,6 +57,11 @@ class Settings:
     metrics: bool = True
     public_url: str = "http://127.0.0.1:8000"
     mail_from: str = "eventapi <noreply@eventapi.invalid>"
+    #: off, nominatim or google (see docs/notifications.md).
+    geocoder: str = "off"
+    geocoder_key: str | None = None
+    #: The provider's base URL; None for its public service.
+    geocoder_url: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -107,6 +112,7 @@ class Settings:
         if environment not in {"development", "production", "test"}:
             raise ConfigurationError("EVENTAPI_ENV must be development, production or test")
         data_dir = Path(read.text("DATA_DIR", "data"))
+        geocoding = _geocoding(read)
         return cls(
             environment=environment,
             data_dir=data_dir,
@@ -130,6 +136,9 @@ class Settings:
             metrics=read.flag("METRICS", default=True),
             public_url=read.text("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             mail_from=read.text("MAIL_FROM", "eventapi <noreply@eventapi.invalid>"),
+            geocoder=geocoding[0],
+            geocoder_key=geocoding[1],
+            geocoder_url=geocoding[2],
         )
 
 
@@ -159,6 +168,23 @@ class _Reader:
         if not low <= value <= high:
             raise ConfigurationError(f"EVENTAPI_{name} must be between {low} and {high}")
         return value
+
+
+GEOCODERS = ("off", "nominatim", "google")
+
+
+def _geocoding(read: _Reader) -> tuple[str, str | None, str | None]:
+    """EVENTAPI_GEOCODER, _KEY and _URL: the provider, its key and its base URL."""
+    geocoder = read.text("GEOCODER", "off").lower()
+    if geocoder not in GEOCODERS:
+        raise ConfigurationError("EVENTAPI_GEOCODER must be off, nominatim or google")
+    key = read.text("GEOCODER_KEY") or None
+    if geocoder == "google" and key is None:
+        raise ConfigurationError("EVENTAPI_GEOCODER=google needs EVENTAPI_GEOCODER_KEY")
+    url = read.text("GEOCODER_URL").rstrip("/") or None
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise ConfigurationError("EVENTAPI_GEOCODER_URL must be an http(s):// URL")
+    return geocoder, key, url
 
 
 def database_url(raw: str, data_dir: Path) -> str:

@@ -1,0 +1,54 @@
+"""Which mail and geocoding adapters the settings ask for, built with their
+constructor arguments (the container's helpers for the worker's ports)."""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+from importlib.metadata import PackageNotFoundError, version
+
+from adapters.geocoding.google import PUBLIC_ENDPOINT, GoogleGeocoder
+from adapters.geocoding.nominatim import PUBLIC_INSTANCE, NominatimGeocoder
+from adapters.mail.composer import MailComposer
+from adapters.mail.sink import MailSink
+from adapters.mail.smtp import SmtpNotifier, parse_smtp_url
+from application.ports.geocoder import Geocoder
+from application.ports.notifications import Notifier
+from entrypoints.settings import ConfigurationError, Settings
+
+
+def notifier_for(settings: Settings, composer: MailComposer) -> Notifier:
+    """SMTP when EVENTAPI_SMTP_URL is set, else the local sink in data_dir/mail."""
+    if not settings.smtp_url:
+        return MailSink(settings.data_dir / "mail", composer)
+    try:
+        relay = parse_smtp_url(settings.smtp_url)
+    except ValueError as exc:
+        raise ConfigurationError(f"EVENTAPI_SMTP_URL: {exc}") from None
+    return SmtpNotifier(relay, composer)
+
+
+def geocoder_for(settings: Settings) -> Geocoder | None:
+    """None when EVENTAPI_GEOCODER is off (the default)."""
+    if settings.geocoder == "nominatim":
+        return NominatimGeocoder(
+            user_agent=user_agent(settings), base_url=settings.geocoder_url or PUBLIC_INSTANCE
+        )
+    if settings.geocoder == "google":
+        if not settings.geocoder_key:
+            raise ConfigurationError("EVENTAPI_GEOCODER=google needs EVENTAPI_GEOCODER_KEY")
+        return GoogleGeocoder(
+            api_key=settings.geocoder_key,
+            user_agent=user_agent(settings),
+            base_url=settings.geocoder_url or PUBLIC_ENDPOINT,
+        )
+    return None
+
+
+def user_agent(settings: Settings) -> str:
+    """Names the application, where it runs and whom to contact (Nominatim's policy)."""
+    try:
+        release = version("eventapi")
+    except PackageNotFoundError:
+        release = "dev"
+    contact = parseaddr(settings.mail_from)[1]
+    return f"eventapi/{release} (+{settings.public_url}; {contact})"

@@ -1,0 +1,137 @@
+"""The worker: delivers the outbox and geocodes new addresses, in a loop, until told
+to stop. The same function serves `eventapi worker` and the embedded default's
+in-process worker (started from the app's lifespan).
+
+Stopping is graceful: `stop` is looked at between batches, so the batch in hand
+is finished (each of its messages sent and marked) before `run_worker` returns.
+Whatever is still claimed when a process dies is claimed again once its lease
+runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from application.use_cases.deliver_notifications import BatchReport
+from application.use_cases.locate_events import LocateReport
+from entrypoints.container import Container
+
+log = logging.getLogger("eventapi.worker")
+
+R = TypeVar("R")
+
+#: Longest pause after repeated failures of a loop (the database is down, ...).
+LONGEST_PAUSE = 60.0
+#: First pause after the geocoding service failed; it doubles up to 15 minutes.
+GEOCODER_PAUSE = 30.0
+
+
+async def run_worker(
+    container: Container,
+    *,
+    stop: asyncio.Event,
+    poll_interval: float = 1.0,
+    geocoding: bool = True,
+    until_idle: bool = False,
+) -> None:
+    """Deliver notifications (and geocode, when a geocoder is configured) until
+    `stop` is set. With `until_idle`, return as soon as nothing is due instead
+    (for `eventapi worker --once` and tests). Closes the SMTP connection and the
+    geocoder's HTTP client on the way out; the engine stays the caller's."""
+    notifier = container.notifier()  # a bad EVENTAPI_SMTP_URL fails here, at start
+    geocoder = container.geocoder() if geocoding else None
+    deliver = container.deliver_notifications()
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(
+                _repeat(
+                    "delivery",
+                    deliver.execute,
+                    _delivery_pause(poll_interval),
+                    stop=stop,
+                    until_idle=until_idle,
+                )
+            )
+            if geocoder is not None:
+                locate = container.locate_events()
+                tasks.create_task(
+                    _repeat(
+                        "geocoding",
+                        locate.execute,
+                        _geocoding_pause(poll_interval),
+                        stop=stop,
+                        until_idle=until_idle,
+                    )
+                )
+    finally:
+        for resource in (notifier, geocoder):
+            close = getattr(resource, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Set `stop` on SIGTERM and SIGINT (call from inside the running loop)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+
+async def _repeat(
+    name: str,
+    step: Callable[[], Awaitable[R]],
+    pause_after: Callable[[R], float],
+    *,
+    stop: asyncio.Event,
+    until_idle: bool,
+) -> None:
+    failures = 0
+    while not stop.is_set():
+        try:
+            report = await step()
+        except Exception:
+            failures += 1
+            pause = min(LONGEST_PAUSE, 2.0 ** min(failures, 10))
+            log.exception("%s: a batch failed; trying again in %.0fs", name, pause)
+        else:
+            failures = 0
+            pause = pause_after(report)
+            if pause and until_idle:
+                return
+        if pause:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+
+
+def _delivery_pause(poll_interval: float) -> Callable[[BatchReport], float]:
+    def pause(report: BatchReport) -> float:
+        if report.claimed:
+            log.info(
+                "delivery: %s", ", ".join(f"{o} {report.count(o)}" for o in set(report.outcomes))
+            )
+            return 0.0  # there may be more
+        return poll_interval
+
+    return pause
+
+
+def _geocoding_pause(poll_interval: float) -> Callable[[LocateReport], float]:
+    outages = 0
+
+    def pause(report: LocateReport) -> float:
+        nonlocal outages
+        if report.unavailable:
+            outages += 1
+            wait = min(GEOCODER_PAUSE * 2.0 ** min(outages - 1, 10), 900.0)
+            log.warning("geocoding: the service failed; trying again in %.0fs", wait)
+            return wait
+        outages = 0
+        return 0.0 if report.tried else poll_interval
+
+    return pause

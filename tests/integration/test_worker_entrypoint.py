@@ -1,0 +1,189 @@
+"""run_worker with the container, as `eventapi worker` and the embedded app run it:
+mail to a real relay or to the local sink, geocoding when configured, and a
+graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from adapters.mail.sink import MailSink
+from adapters.mail.smtp import SmtpNotifier
+from adapters.sql.migrate import upgrade_database
+from application.event_input import LocationInput, WindowInput
+from application.principal import Principal
+from application.use_cases.create_event import CreateEventCommand
+from application.use_cases.sign_up import SignUpCommand
+from domain.event import EventStatus
+from domain.users import Role
+from domain.values import Coordinates
+from entrypoints.container import Container, build_container, close_resources
+from entrypoints.settings import ConfigurationError, Settings
+from entrypoints.worker import run_worker
+from tests.geocoding_server import NOMINATIM_PATH, GeocodingServer, nominatim_place
+from tests.mail_server import MailServer
+
+PASSWORD = "violet-harbour-7-lanterns"
+
+
+def settings_for(tmp_path: Path, **overrides: object) -> Settings:
+    base: dict[str, object] = {
+        "environment": "test",
+        "data_dir": tmp_path,
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'eventapi.db'}",
+        "secret_key": b"k" * 32,
+        "bcrypt_rounds": 4,
+        "public_url": "http://api.test",
+    }
+    return Settings(**{**base, **overrides})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def relay() -> AsyncIterator[MailServer]:
+    server = MailServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def service() -> Iterator[GeocodingServer]:
+    server = GeocodingServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+async def migrated(settings: Settings) -> Container:
+    container = build_container(settings)
+    await upgrade_database(container.engine())
+    return container
+
+
+async def sign_up(container: Container, name: str = "Grace Hopper") -> str:
+    email = f"{uuid4().hex[:12]}@example.org"
+    await container.sign_up().execute(SignUpCommand(email=email, password=PASSWORD, full_name=name))
+    return email
+
+
+async def test_the_worker_mails_through_the_configured_relay_until_idle(
+    tmp_path: Path, relay: MailServer
+) -> None:
+    container = await migrated(settings_for(tmp_path, smtp_url=relay.url))
+    try:
+        assert isinstance(container.notifier(), SmtpNotifier)
+        email = await sign_up(container)
+        await run_worker(container, stop=asyncio.Event(), until_idle=True)
+    finally:
+        await close_resources(container)
+    (welcome,) = await relay.wait_for(1)
+    assert welcome.recipients == (email,)
+    assert welcome.message["Subject"] == "Welcome to eventapi"
+
+
+async def test_the_embedded_default_keeps_mail_in_the_data_directory(tmp_path: Path) -> None:
+    container = await migrated(settings_for(tmp_path))
+    try:
+        sink = container.notifier()
+        assert isinstance(sink, MailSink)
+        await sign_up(container)
+        await sign_up(container, "Ada Lovelace")
+        await run_worker(container, stop=asyncio.Event(), until_idle=True)
+    finally:
+        await close_resources(container)
+    assert sink.directory == tmp_path / "mail"
+    assert sorted(m.subject for m in sink.messages()) == ["Welcome to eventapi"] * 2
+
+
+async def test_stopping_finishes_the_batch_in_hand_and_returns(
+    tmp_path: Path, relay: MailServer
+) -> None:
+    container = await migrated(settings_for(tmp_path, smtp_url=relay.url))
+    stop = asyncio.Event()
+    try:
+        worker = asyncio.create_task(run_worker(container, stop=stop, poll_interval=0.02))
+        await sign_up(container)
+        await relay.wait_for(1)
+        await sign_up(container, "Ada Lovelace")
+        await relay.wait_for(2)
+        stop.set()
+        async with asyncio.timeout(10):
+            await worker
+    finally:
+        await close_resources(container)
+    assert len(relay.received) == 2
+
+
+async def test_the_worker_geocodes_when_a_geocoder_is_configured(
+    tmp_path: Path, service: GeocodingServer
+) -> None:
+    service.answers[NOMINATIM_PATH] = nominatim_place(52.5129982, 13.4200658)
+    settings = settings_for(tmp_path, geocoder="nominatim", geocoder_url=service.url)
+    container = await migrated(settings)
+    try:
+        organizer = await container.sign_up().open_account(
+            SignUpCommand(email="olga@example.org", password=PASSWORD, full_name="Olga"),
+            Role.ORGANIZER,
+        )
+        starts_at = container.clock().now().replace(microsecond=0)
+        created = await container.create_event().execute(
+            CreateEventCommand(
+                actor=Principal(user_id=organizer.id, role=Role.ORGANIZER),
+                title="Hack night",
+                window=WindowInput(
+                    starts_at=starts_at.replace(year=starts_at.year + 1),
+                    ends_at=starts_at.replace(year=starts_at.year + 1, hour=23, minute=59),
+                ),
+                capacity=5,
+                location=LocationInput(address="Rungestraße 20", city="Berlin", country="DE"),
+                status=EventStatus.PUBLISHED,
+            )
+        )
+        await run_worker(container, stop=asyncio.Event(), until_idle=True)
+        located = await container.event_queries().get(created.id)
+    finally:
+        await close_resources(container)
+    assert located is not None
+    assert located.location.coordinates == Coordinates(52.5129982, 13.4200658)
+    (request,) = service.requests_to(NOMINATIM_PATH)
+    assert request.headers["User-Agent"].startswith("eventapi/")
+    assert "noreply@eventapi.invalid" in request.headers["User-Agent"]
+
+
+def test_geocoding_settings_are_checked_at_start() -> None:
+    env = {"EVENTAPI_ENV": "test", "EVENTAPI_SECRET_KEY": "s" * 40}
+    assert Settings.from_environment(env).geocoder == "off"
+    chosen = Settings.from_environment(
+        {
+            **env,
+            "EVENTAPI_GEOCODER": "Google",
+            "EVENTAPI_GEOCODER_KEY": "abc",
+            "EVENTAPI_GEOCODER_URL": "http://127.0.0.1:9/",
+        }
+    )
+    assert (chosen.geocoder, chosen.geocoder_key, chosen.geocoder_url) == (
+        "google",
+        "abc",
+        "http://127.0.0.1:9",
+    )
+    for bad in (
+        {"EVENTAPI_GEOCODER": "bing"},
+        {"EVENTAPI_GEOCODER": "google"},
+        {"EVENTAPI_GEOCODER": "nominatim", "EVENTAPI_GEOCODER_URL": "ftp://x"},
+    ):
+        with pytest.raises(ConfigurationError, match="GEOCODER"):
+            Settings.from_environment({**env, **bad})
+
+
+def test_a_bad_smtp_url_stops_the_worker_at_start(tmp_path: Path) -> None:
+    container = build_container(settings_for(tmp_path, smtp_url="mail.example.org:25"))
+    with pytest.raises(ConfigurationError, match="EVENTAPI_SMTP_URL"):
+        container.notifier()
