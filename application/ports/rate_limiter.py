@@ -24,7 +24,7 @@ class RateDecision:
     allowed: bool
     limit: int
     remaining: int
-    #: Seconds until the window has fully recovered.
+    #: Seconds until the oldest counted hit leaves the window (one more slot frees up).
     reset_seconds: int
     #: Seconds to wait before the next hit can succeed (0 when allowed).
     retry_after: int
