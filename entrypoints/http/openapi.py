@@ -12,6 +12,8 @@ from entrypoints.http.problems import PROBLEM_JSON, Problem
 SCHEME = "OAuth2PasswordBearer"
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 BEARER: list[dict[str, list[str]]] = [{SCHEME: []}]
+#: Public routes that answer more to a signed-in caller (drafts for their organizer).
+OPTIONAL_BEARER: list[dict[str, list[str]]] = [{}, {SCHEME: []}]
 
 COMPONENTS = Components(
     security_schemes={

@@ -10,6 +10,10 @@ from litestar.params import Parameter
 from application.ports.queries import MAX_PAGE_SIZE, PageRequest
 from entrypoints.http.cursors import CursorCodec
 
+#: For free-text filters: PostgreSQL text cannot hold NUL, so a %00 would fail in the
+#: driver (a 500) instead of being the 400 that bad input is.
+NO_NUL = r"^[^\x00]*$"
+
 Limit = Annotated[
     int,
     Parameter(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, at most {MAX_PAGE_SIZE}"),

@@ -149,6 +149,16 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
     )
 
 
+def recursion_error_handler(
+    request: Request[Any, Any, Any], exc: RecursionError
+) -> Response[Problem]:
+    """msgspec gives up on a body nested deeper than the interpreter's recursion
+    limit (`[[[[...`) with a RecursionError: bad input, not a server fault."""
+    if "deserializing" in str(exc):
+        return problem_response(400, "bad-request", "the body is nested too deeply")
+    return unexpected_error_handler(request, exc)
+
+
 def _plain(detail: str) -> str:
     """Litestar's own details are safe sentences; keep them short all the same."""
     return detail[:300]
@@ -180,5 +190,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
+    RecursionError: recursion_error_handler,
     Exception: unexpected_error_handler,
 }

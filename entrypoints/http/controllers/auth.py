@@ -129,7 +129,7 @@ class AuthController(Controller):
         status_code=200,
         summary="Sign out: revoke a refresh or access token (RFC 7009)",
         security=BEARER,
-        responses=responses(401, 413, 415, 429),
+        responses=responses(400, 401, 413, 415, 429),
     )
     async def revoke(
         self,

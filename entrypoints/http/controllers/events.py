@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, SkipValidation
 
 from adapters.icalendar_invites import event_calendar
@@ -26,8 +27,8 @@ from domain.errors import InvalidValue, PreconditionFailed
 from domain.event import EventStatus
 from domain.values import Coordinates
 from entrypoints.http.cursors import CursorCodec
-from entrypoints.http.openapi import BEARER, responses
-from entrypoints.http.paging import Limit, page_request, query_fingerprint
+from entrypoints.http.openapi import BEARER, OPTIONAL_BEARER, responses
+from entrypoints.http.paging import NO_NUL, Limit, page_request, query_fingerprint
 from entrypoints.http.schemas.common import given
 from entrypoints.http.schemas.events import (
     CancelIn,
@@ -94,6 +95,7 @@ class EventsController(Controller):
         "",
         summary="List and search events",
         description="Published events for everyone; organizers and admins add `status=draft`.",
+        security=OPTIONAL_BEARER,
         responses=responses(400, 401, 403, 429),
     )
     async def search(
@@ -104,11 +106,11 @@ class EventsController(Controller):
         cursors: NamedDependency[CursorCodec],
         limit: Limit = DEFAULT_PAGE_SIZE,
         cursor: Annotated[str | None, Parameter(max_length=500)] = None,
-        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        q: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
         starts_from: DateOrMoment = None,
         starts_to: DateOrMoment = None,
-        city: Annotated[str | None, Parameter(max_length=100)] = None,
-        country: Annotated[str | None, Parameter(max_length=100)] = None,
+        city: Annotated[str | None, Parameter(max_length=100, pattern=NO_NUL)] = None,
+        country: Annotated[str | None, Parameter(max_length=100, pattern=NO_NUL)] = None,
         near: Annotated[str | None, Parameter(max_length=60, description="lat,lng")] = None,
         radius_km: Annotated[float | None, Parameter(gt=0, le=20_000)] = None,
         available: FromQuery[bool] = False,
@@ -177,7 +179,11 @@ class EventsController(Controller):
     @get(
         "/{event_id:uuid}",
         summary="One event (drafts only for their organizer and admins)",
-        responses=responses(401, 404, 429),
+        security=OPTIONAL_BEARER,
+        responses={
+            **responses(400, 401, 404, 429),
+            304: ResponseSpec(None, description="`If-None-Match` names the current `ETag`."),
+        },
     )
     async def get_one(
         self,
@@ -240,7 +246,7 @@ class EventsController(Controller):
         status_code=204,
         summary="Delete an event (owner, admin); attendees are notified",
         security=BEARER,
-        responses=responses(401, 403, 404, 429),
+        responses=responses(400, 401, 403, 404, 429),
     )
     async def delete(
         self,
@@ -273,8 +279,9 @@ class EventsController(Controller):
     @get(
         "/{event_id:uuid}/calendar.ics",
         summary="The event as an iCalendar (RFC 5545) entry",
+        security=OPTIONAL_BEARER,
         media_type="text/calendar",
-        responses=responses(401, 404, 429),
+        responses=responses(400, 401, 404, 429),
     )
     async def calendar(
         self,

@@ -6,6 +6,7 @@ import asyncio
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from msgspec import Struct
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,7 +30,17 @@ class HealthController(Controller):
     async def live(self) -> Health:
         return Health(status="ok", checks={})
 
-    @get("/ready", summary="The database answers (other services are reported, not required)")
+    @get(
+        "/ready",
+        summary="The database answers (other services are reported, not required)",
+        responses={
+            503: ResponseSpec(
+                Health,
+                description="The database does not answer; `checks` says what failed.",
+                generate_examples=False,
+            )
+        },
+    )
     async def ready(
         self,
         engine: NamedDependency[AsyncEngine],

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
@@ -51,7 +52,7 @@ class RegistrationsController(Controller):
         "/registrations",
         status_code=201,
         summary="Join an event: a seat, or a place on the waitlist",
-        responses=responses(401, 404, 409, 429),
+        responses=responses(400, 401, 404, 409, 429),
     )
     async def join(
         self,
@@ -72,7 +73,7 @@ class RegistrationsController(Controller):
         "/registrations/me",
         status_code=204,
         summary="Leave an event; the first waitlisted person gets the seat",
-        responses=responses(401, 404, 409, 429),
+        responses=responses(400, 401, 404, 409, 429),
     )
     async def leave(
         self,
@@ -86,7 +87,7 @@ class RegistrationsController(Controller):
         "/registrations/{registration_id:uuid}",
         status_code=204,
         summary="Remove someone's registration (owner, admin)",
-        responses=responses(401, 403, 404, 409, 429),
+        responses=responses(400, 401, 403, 404, 409, 429),
     )
     async def remove(
         self,
@@ -104,7 +105,15 @@ class RegistrationsController(Controller):
     @get(
         "/attendees",
         summary="Registrations of an event (owner, admin); `Accept: text/csv` exports all",
-        responses=responses(400, 401, 403, 404, 429),
+        responses={
+            **responses(400, 401, 403, 404, 429),
+            200: ResponseSpec(
+                RegistrationPage,
+                description="A page of registrations; with `Accept: text/csv`, every "
+                "registration as CSV (`text/csv`, one header row) instead.",
+                generate_examples=False,
+            ),
+        },
     )
     async def attendees(
         self,

@@ -26,7 +26,7 @@ from application.use_cases.update_user import UpdateUser, UpdateUserCommand
 from domain.users import Role
 from entrypoints.http.cursors import CursorCodec
 from entrypoints.http.openapi import BEARER, responses
-from entrypoints.http.paging import Limit, page_request, query_fingerprint
+from entrypoints.http.paging import NO_NUL, Limit, page_request, query_fingerprint
 from entrypoints.http.schemas.common import given
 from entrypoints.http.schemas.registrations import RegistrationOut, RegistrationPage
 from entrypoints.http.schemas.users import (
@@ -123,7 +123,7 @@ class UsersController(Controller):
         cursor: FromQuery[str | None] = None,
         role: FromQuery[RoleName | None] = None,
         is_active: FromQuery[bool | None] = None,
-        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        q: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
     ) -> UserPage:
         fingerprint = query_fingerprint(request, "users")
         page = await list_users.execute(
@@ -165,7 +165,7 @@ class UsersController(Controller):
             UserOut.of(view), status_code=201, headers={"Location": f"/api/v1/users/{view.id}"}
         )
 
-    @get("/{user_id:uuid}", summary="A user (admin)", responses=responses(401, 403, 404, 429))
+    @get("/{user_id:uuid}", summary="A user (admin)", responses=responses(400, 401, 403, 404, 429))
     async def get_user(
         self, user_id: FromPath[UUID], principal: Principal_, get_user: NamedDependency[GetUser]
     ) -> UserOut:
@@ -199,7 +199,7 @@ class UsersController(Controller):
         "/{user_id:uuid}",
         status_code=204,
         summary="Delete (close) a user's account (admin)",
-        responses=responses(401, 403, 404, 409, 429),
+        responses=responses(400, 401, 403, 404, 409, 429),
     )
     async def delete_user(
         self,
