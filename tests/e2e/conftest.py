@@ -17,14 +17,16 @@ half of every e2e test fails. It is never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import shutil
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs
 from uuid import uuid4
 
 import httpx
@@ -132,7 +134,7 @@ def hygiene_problems(response: httpx.Response, echoes: tuple[str, ...] = ()) -> 
     response may legitimately repeat."""
     problems: list[str] = []
     text = response.text
-    for echo in echoes:
+    for echo in sorted({*echoes, *_sent_strings(response.request)}, key=len, reverse=True):
         text = text.replace(echo, "").replace(json.dumps(echo)[1:-1], "")
     where = f"{response.request.method} {response.request.url.path} -> {response.status_code}"
     if response.status_code >= 500 and not _not_ready(response):
@@ -158,6 +160,33 @@ def hygiene_problems(response: httpx.Response, echoes: tuple[str, ...] = ()) -> 
     ):
         problems.append(f"{where}: problem without type, title and matching status")
     return problems
+
+
+def _sent_strings(request: httpx.Request) -> set[str]:
+    """Every text the client put in the query, a form or a JSON body."""
+    sent = {value for _, value in request.url.params.multi_items()}
+    content_type = request.headers.get("content-type", "")
+    try:
+        body = request.content.decode()
+    except (UnicodeDecodeError, httpx.RequestNotRead):
+        return sent
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        sent |= {value for values in parse_qs(body).values() for value in values}
+    elif content_type.startswith("application/json"):
+        with contextlib.suppress(ValueError, RecursionError):
+            sent |= set(_strings(json.loads(body)))
+    return {text for text in sent if len(text) >= 4}
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def _not_ready(response: httpx.Response) -> bool:
