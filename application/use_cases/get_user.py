@@ -18,15 +18,16 @@ class GetUserCommand:
 
 
 class GetUser:
-    """Anyone signed in reads their own account; admins read any account."""
+    """Anyone signed in reads their own account (no id); reading an account by id
+    is for admins only, whoever's it is."""
 
     def __init__(self, users: UserQueries) -> None:
         self._users = users
 
     async def execute(self, command: GetUserCommand) -> UserView:
         actor = require_signed_in(command.actor)
-        user_id = command.user_id or actor.user_id
-        if user_id != actor.user_id:
+        user_id = actor.user_id if command.user_id is None else command.user_id
+        if command.user_id is not None:
             require_role(actor, Role.ADMIN)
         view = await self._users.get(user_id)
         if view is None:

@@ -198,6 +198,13 @@ TABLE: list[Row] = [
     Row("POST", U, (401, 403, 403, 403, 201), json=_fresh_user("organizer")),
     Row("GET", UID, (401, 403, 403, 403, 200), target={"user_id": "bystander"}),
     Row(
+        "GET",
+        UID,
+        (401, 403, 403, 403, 200),
+        target={"user_id": "self"},
+        note="by id is for admins, even for one's own account (/users/me is for that)",
+    ),
+    Row(
         "PATCH",
         UID,
         (401, 403, 403, 403, 200),
@@ -241,13 +248,13 @@ TABLE: list[Row] = [
     Row(
         "PATCH",
         EID,
-        (404, 404, 200, 404, 200),
+        (401, 404, 200, 404, 200),
         target={"event_id": "draft"},
         json=lambda w, c: {"status": "published"},
         check=_no_foreign_data,
     ),
     Row("DELETE", EID, (401, 403, 204, 403, 204), target={"event_id": "published"}),
-    Row("DELETE", EID, (404, 404, 204, 404, 204), target={"event_id": "draft"}),
+    Row("DELETE", EID, (401, 404, 204, 404, 204), target={"event_id": "draft"}),
     Row(
         "POST",
         f"{EID}/cancel",
@@ -258,7 +265,7 @@ TABLE: list[Row] = [
     Row(
         "POST",
         f"{EID}/cancel",
-        (404, 404, 409, 404, 409),
+        (401, 404, 409, 404, 409),
         target={"event_id": "draft"},
         note="drafts are deleted, not cancelled",
     ),
@@ -271,7 +278,7 @@ TABLE: list[Row] = [
         check=_no_foreign_data,
     ),
     Row("GET", f"{EID}/attendees", (401, 403, 200, 403, 200), target={"event_id": "published"}),
-    Row("GET", f"{EID}/attendees", (404, 404, 200, 404, 200), target={"event_id": "draft"}),
+    Row("GET", f"{EID}/attendees", (401, 404, 200, 404, 200), target={"event_id": "draft"}),
     # -- registrations ------------------------------------------------------------------
     Row("POST", f"{EID}/registrations", (401, 201, 201, 201, 201), target={"event_id": "open"}),
     Row(
@@ -309,7 +316,7 @@ TABLE: list[Row] = [
     Row(
         "DELETE",
         f"{EID}/registrations/{{registration_id:uuid}}",
-        (404, 404, 404, 404, 404),
+        (401, 404, 404, 404, 404),
         target={"event_id": "draft", "registration_id": "registration"},
         note="a registration is found only under its own event",
     ),

@@ -18,6 +18,7 @@ from application.use_cases.revoke_token import RevokeCommand, RevokeToken
 from application.use_cases.sign_in import SignInCommand, SignInWithPassword
 from application.use_cases.sign_up import SignUp, SignUpCommand
 from domain.errors import InvalidCredentials, InvalidValue, NotAuthenticated
+from entrypoints.http.guards import requires_bearer
 from entrypoints.http.openapi import BEARER, responses
 from entrypoints.http.schemas.users import SignUpIn, UserOut
 
@@ -129,6 +130,7 @@ class AuthController(Controller):
         status_code=200,
         summary="Sign out: revoke a refresh or access token (RFC 7009)",
         security=BEARER,
+        guards=[requires_bearer],
         responses=responses(400, 401, 413, 415, 429),
     )
     async def revoke(

@@ -27,6 +27,7 @@ from domain.errors import InvalidValue, PreconditionFailed
 from domain.event import EventStatus
 from domain.values import Coordinates
 from entrypoints.http.cursors import CursorCodec
+from entrypoints.http.guards import requires_bearer
 from entrypoints.http.openapi import BEARER, OPTIONAL_BEARER, responses
 from entrypoints.http.paging import NO_NUL, Limit, page_request, query_fingerprint
 from entrypoints.http.schemas.common import given
@@ -149,6 +150,7 @@ class EventsController(Controller):
         status_code=201,
         summary="Create an event (organizer, admin); a draft unless status=published",
         security=BEARER,
+        guards=[requires_bearer],
         responses=responses(400, 401, 403, 413, 415, 429),
     )
     async def create(
@@ -204,6 +206,7 @@ class EventsController(Controller):
         "/{event_id:uuid}",
         summary="Change, publish or cancel an event (owner, admin); honours If-Match",
         security=BEARER,
+        guards=[requires_bearer],
         responses=responses(400, 401, 403, 404, 409, 412, 413, 415, 429),
     )
     async def update(
@@ -246,6 +249,7 @@ class EventsController(Controller):
         status_code=204,
         summary="Delete an event (owner, admin); attendees are notified",
         security=BEARER,
+        guards=[requires_bearer],
         responses=responses(400, 401, 403, 404, 429),
     )
     async def delete(
@@ -261,6 +265,7 @@ class EventsController(Controller):
         status_code=200,
         summary="Cancel a published event for good (owner, admin); attendees are notified",
         security=BEARER,
+        guards=[requires_bearer],
         responses=responses(400, 401, 403, 404, 409, 413, 415, 429),
     )
     async def cancel(

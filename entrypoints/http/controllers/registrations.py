@@ -22,6 +22,7 @@ from application.use_cases.register_for_event import RegisterForEvent, RegisterF
 from application.use_cases.remove_attendee import RemoveAttendee, RemoveAttendeeCommand
 from domain.registration import RegistrationStatus
 from entrypoints.http.cursors import CursorCodec
+from entrypoints.http.guards import requires_bearer
 from entrypoints.http.openapi import BEARER, responses
 from entrypoints.http.paging import Limit, page_request, query_fingerprint
 from entrypoints.http.schemas.registrations import RegistrationOut, RegistrationPage
@@ -47,6 +48,7 @@ class RegistrationsController(Controller):
     path = "/api/v1/events/{event_id:uuid}"
     tags = ["registrations"]
     security = BEARER
+    guards = [requires_bearer]
 
     @post(
         "/registrations",

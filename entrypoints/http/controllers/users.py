@@ -25,6 +25,7 @@ from application.use_cases.update_own_profile import UpdateOwnProfile, UpdateOwn
 from application.use_cases.update_user import UpdateUser, UpdateUserCommand
 from domain.users import Role
 from entrypoints.http.cursors import CursorCodec
+from entrypoints.http.guards import requires_bearer
 from entrypoints.http.openapi import BEARER, responses
 from entrypoints.http.paging import NO_NUL, Limit, page_request, query_fingerprint
 from entrypoints.http.schemas.common import given
@@ -45,6 +46,7 @@ class OwnAccountController(Controller):
     path = "/api/v1/users/me"
     tags = ["users"]
     security = BEARER
+    guards = [requires_bearer]
 
     @get("", summary="My account", responses=responses(401, 429))
     async def me(self, principal: Principal_, get_user: NamedDependency[GetUser]) -> UserOut:
@@ -111,6 +113,7 @@ class UsersController(Controller):
     path = "/api/v1/users"
     tags = ["users"]
     security = BEARER
+    guards = [requires_bearer]
 
     @get("", summary="List users (admin)", responses=responses(400, 401, 403, 429))
     async def list_users(
