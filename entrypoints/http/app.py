@@ -22,6 +22,7 @@ from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.registrations import RegistrationsController
 from entrypoints.http.controllers.users import OwnAccountController, UsersController
 from entrypoints.http.docs_assets import ASSETS_PATH, docs_assets_router
+from entrypoints.http.metrics import metrics
 from entrypoints.http.middleware import request_context
 from entrypoints.http.openapi import COMPONENTS
 from entrypoints.http.problems import EXCEPTION_HANDLERS
@@ -58,6 +59,7 @@ def create_app(container: Container | None = None) -> Litestar:
 
     dependencies = container_dependencies(container)
     dependencies["engine"] = _provide_engine(container)
+    metrics_routes, metrics_middleware = metrics(settings.metrics)
     app = Litestar(
         route_handlers=[
             AuthController,
@@ -67,7 +69,9 @@ def create_app(container: Container | None = None) -> Litestar:
             RegistrationsController,
             HealthController,
             docs_assets_router(),
+            *metrics_routes,
         ],
+        middleware=metrics_middleware,
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=_require_content_type,
