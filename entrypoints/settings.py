@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,12 @@ from pathlib import Path
 from application.ports.rate_limiter import Rate
 
 MIN_SECRET_BYTES = 32
+MAX_RATE_REQUESTS = 1_000_000
+MAX_RATE_SECONDS = 24 * 60 * 60
+_RATE = re.compile(r"(?P<requests>[0-9]{1,7})\s*(?:/\s*(?P<seconds>[0-9]{1,6}))?")
+#: Redis key prefixes: printable, no spaces or glob characters (`*?[]`), which the
+#: tests' and operators' `SCAN MATCH prefix:*` would misread.
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class ConfigurationError(Exception):
@@ -35,17 +42,24 @@ class Settings:
     secret_key: bytes = b""
     previous_secret_keys: tuple[bytes, ...] = ()
     rate_limits: bool = True
-    #: Requests per window of each rate-limit policy (the API contract's defaults):
+    #: Requests per window (`_seconds`) of each rate-limit policy, from
+    #: EVENTAPI_RATE_LIMIT_* as `REQUESTS/SECONDS`; the API contract's defaults:
     #: anonymous callers per address and signed-in callers per user, per minute;
     #: POST /auth/token per address per minute; POST /auth/register per address
     #: per hour; joining events per user per minute; password checks per account
-    #: per 15 minutes. Not read from the environment yet (tests set them).
+    #: per 15 minutes.
     rate_limit_anonymous: int = 120
+    rate_limit_anonymous_seconds: int = 60
     rate_limit_user: int = 600
+    rate_limit_user_seconds: int = 60
     rate_limit_token: int = 20
+    rate_limit_token_seconds: int = 60
     rate_limit_register: int = 10
+    rate_limit_register_seconds: int = 60 * 60
     rate_limit_join: int = 30
+    rate_limit_join_seconds: int = 60
     rate_limit_password_checks: int = 10
+    rate_limit_password_checks_seconds: int = 15 * 60
     #: Every Redis key this service writes starts with this (one Redis, many deployments).
     redis_key_prefix: str = "eventapi"
     cors_origins: tuple[str, ...] = ()
@@ -103,7 +117,11 @@ class Settings:
         """Password checks per account per 15 minutes; None when rate limits are off."""
         if not self.rate_limits:
             return None
-        return Rate("password-checks", self.rate_limit_password_checks, 15 * 60)
+        return Rate(
+            "password-checks",
+            self.rate_limit_password_checks,
+            self.rate_limit_password_checks_seconds,
+        )
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +131,12 @@ class Settings:
             raise ConfigurationError("EVENTAPI_ENV must be development, production or test")
         data_dir = Path(read.text("DATA_DIR", "data"))
         geocoding = _geocoding(read)
+        anonymous = read.rate("RATE_LIMIT_ANONYMOUS", 120, 60)
+        user = read.rate("RATE_LIMIT_USER", 600, 60)
+        token = read.rate("RATE_LIMIT_TOKEN", 20, 60)
+        register = read.rate("RATE_LIMIT_REGISTER", 10, 60 * 60)
+        join = read.rate("RATE_LIMIT_JOIN", 30, 60)
+        password_checks = read.rate("RATE_LIMIT_PASSWORD_CHECKS", 10, 15 * 60)
         return cls(
             environment=environment,
             data_dir=data_dir,
@@ -127,6 +151,19 @@ class Settings:
                 for key in read.items("PREVIOUS_SECRET_KEYS")
             ),
             rate_limits=read.flag("RATE_LIMITS", default=True),
+            rate_limit_anonymous=anonymous[0],
+            rate_limit_anonymous_seconds=anonymous[1],
+            rate_limit_user=user[0],
+            rate_limit_user_seconds=user[1],
+            rate_limit_token=token[0],
+            rate_limit_token_seconds=token[1],
+            rate_limit_register=register[0],
+            rate_limit_register_seconds=register[1],
+            rate_limit_join=join[0],
+            rate_limit_join_seconds=join[1],
+            rate_limit_password_checks=password_checks[0],
+            rate_limit_password_checks_seconds=password_checks[1],
+            redis_key_prefix=_key_prefix(read.text("REDIS_KEY_PREFIX") or "eventapi"),
             cors_origins=read.items("CORS_ORIGINS"),
             trusted_proxies=_networks(read.items("TRUSTED_PROXIES")),
             password_min_length=read.number("PASSWORD_MIN_LENGTH", 12, low=8, high=128),
@@ -168,6 +205,23 @@ class _Reader:
         if not low <= value <= high:
             raise ConfigurationError(f"EVENTAPI_{name} must be between {low} and {high}")
         return value
+
+    def rate(self, name: str, requests: int, seconds: int) -> tuple[int, int]:
+        """`REQUESTS/SECONDS` (e.g. `120/60`), or `REQUESTS` alone for the default window."""
+        raw = self.text(name) or f"{requests}/{seconds}"
+        match = _RATE.fullmatch(raw)
+        if match is None:
+            raise ConfigurationError(
+                f"EVENTAPI_{name} must be REQUESTS/SECONDS, e.g. {requests}/{seconds}"
+            )
+        limit = int(match["requests"])
+        window = int(match["seconds"]) if match["seconds"] else seconds
+        if not 1 <= limit <= MAX_RATE_REQUESTS or not 1 <= window <= MAX_RATE_SECONDS:
+            raise ConfigurationError(
+                f"EVENTAPI_{name}: requests must be 1 to {MAX_RATE_REQUESTS} and seconds "
+                f"1 to {MAX_RATE_SECONDS} (a day)"
+            )
+        return limit, window
 
 
 GEOCODERS = ("off", "nominatim", "google")
@@ -230,6 +284,14 @@ def _networks(items: tuple[str, ...]) -> tuple[str, ...]:
                 "EVENTAPI_TRUSTED_PROXIES must be IP addresses or CIDR networks, comma-separated"
             ) from None
     return items
+
+
+def _key_prefix(raw: str) -> str:
+    if not _KEY_PREFIX.fullmatch(raw):
+        raise ConfigurationError(
+            "EVENTAPI_REDIS_KEY_PREFIX must be 1 to 64 letters, digits or . _ : -"
+        )
+    return raw
 
 
 def _kid(secret: bytes) -> str:

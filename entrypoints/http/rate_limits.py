@@ -84,11 +84,15 @@ class Policies:
     @classmethod
     def from_settings(cls, settings: Settings) -> Policies:
         return cls(
-            anonymous=Rate("anonymous", settings.rate_limit_anonymous, 60),
-            user=Rate("user", settings.rate_limit_user, 60),
-            token=Rate("token", settings.rate_limit_token, 60),
-            register=Rate("register", settings.rate_limit_register, 60 * 60),
-            join=Rate("join", settings.rate_limit_join, 60),
+            anonymous=Rate(
+                "anonymous", settings.rate_limit_anonymous, settings.rate_limit_anonymous_seconds
+            ),
+            user=Rate("user", settings.rate_limit_user, settings.rate_limit_user_seconds),
+            token=Rate("token", settings.rate_limit_token, settings.rate_limit_token_seconds),
+            register=Rate(
+                "register", settings.rate_limit_register, settings.rate_limit_register_seconds
+            ),
+            join=Rate("join", settings.rate_limit_join, settings.rate_limit_join_seconds),
         )
 
 

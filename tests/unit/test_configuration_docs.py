@@ -11,9 +11,9 @@ DOCS = ROOT / "docs" / "configuration.md"
 
 
 def read_by_settings() -> set[str]:
-    """Every `read.text("NAME")`, `read.flag(...)`, `read.number(...)`, `read.items(...)`."""
+    """Every `read.text("NAME")`, and `read.flag`, `.number`, `.items`, `.rate` alike."""
     source = SETTINGS.read_text(encoding="utf-8")
-    names = re.findall(r'\bread\.(?:text|flag|number|items)\(\s*"([A-Z0-9_]+)"', source)
+    names = re.findall(r'\bread\.(?:text|flag|number|items|rate)\(\s*"([A-Z0-9_]+)"', source)
     return {f"EVENTAPI_{name}" for name in names}
 
 

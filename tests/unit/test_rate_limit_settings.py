@@ -1,0 +1,83 @@
+"""EVENTAPI_RATE_LIMIT_* (`REQUESTS/SECONDS`) and EVENTAPI_REDIS_KEY_PREFIX, read and checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.ports.rate_limiter import Rate
+from entrypoints.http.rate_limits import Policies
+from entrypoints.settings import ConfigurationError, Settings
+
+KEY = {"EVENTAPI_SECRET_KEY": "k" * 40}
+NAMES = ("ANONYMOUS", "USER", "TOKEN", "REGISTER", "JOIN", "PASSWORD_CHECKS")
+JUNK = (
+    *("", "abc", "0/60", "10/0", "10/", "/60", "-1/60", "1.5/60", "10/60/2", "10 per minute"),
+    *("10/86401", "1000001/60", "99999999/60", "\uff11\uff10/60"),  # the last: full-width digits
+)
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_environment({**KEY, **{f"EVENTAPI_{k}": v for k, v in env.items()}})
+
+
+def test_the_defaults_are_the_contracts() -> None:
+    policies = Policies.from_settings(settings())
+
+    assert policies == Policies(
+        anonymous=Rate("anonymous", 120, 60),
+        user=Rate("user", 600, 60),
+        token=Rate("token", 20, 60),
+        register=Rate("register", 10, 3600),
+        join=Rate("join", 30, 60),
+    )
+    assert settings().password_check_rate == Rate("password-checks", 10, 900)
+    assert settings().redis_key_prefix == "eventapi"
+    assert settings().rate_limit_key_prefix == "eventapi:rl"
+
+
+def test_each_policy_takes_requests_and_seconds() -> None:
+    chosen = settings(
+        RATE_LIMIT_ANONYMOUS="5/10",
+        RATE_LIMIT_USER="1000/60",
+        RATE_LIMIT_TOKEN=" 3 / 30 ",
+        RATE_LIMIT_REGISTER="2/86400",
+        RATE_LIMIT_JOIN="7",  # requests alone: the default window
+        RATE_LIMIT_PASSWORD_CHECKS="4/600",
+    )
+
+    assert Policies.from_settings(chosen) == Policies(
+        anonymous=Rate("anonymous", 5, 10),
+        user=Rate("user", 1000, 60),
+        token=Rate("token", 3, 30),
+        register=Rate("register", 2, 86400),
+        join=Rate("join", 7, 60),
+    )
+    assert chosen.password_check_rate == Rate("password-checks", 4, 600)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("junk", JUNK)
+def test_junk_stops_the_start_naming_the_variable(name: str, junk: str) -> None:
+    if junk == "":
+        assert settings(**{f"RATE_LIMIT_{name}": junk})  # empty is "not set": the default
+        return
+    with pytest.raises(ConfigurationError, match=f"EVENTAPI_RATE_LIMIT_{name}"):
+        settings(**{f"RATE_LIMIT_{name}": junk})
+
+
+def test_rate_limits_off_turns_off_the_password_check_limit_too() -> None:
+    assert settings(RATE_LIMITS="off").password_check_rate is None
+
+
+@pytest.mark.parametrize("prefix", ["eventapi-prod", "tenant:7", "a", "x" * 64, "v1.2_b"])
+def test_a_redis_key_prefix(prefix: str) -> None:
+    chosen = settings(REDIS_KEY_PREFIX=prefix)
+
+    assert chosen.redis_key_prefix == prefix
+    assert chosen.rate_limit_key_prefix == f"{prefix}:rl"
+
+
+@pytest.mark.parametrize("prefix", ["two words", "star*", "q?", "[a]", "x" * 65, "é", "a\nb"])
+def test_a_redis_key_prefix_that_would_confuse_key_patterns_is_refused(prefix: str) -> None:
+    with pytest.raises(ConfigurationError, match="EVENTAPI_REDIS_KEY_PREFIX"):
+        settings(REDIS_KEY_PREFIX=prefix)
