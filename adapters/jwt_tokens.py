@@ -90,7 +90,14 @@ class JwtTokenService(TokenService):
             )
             expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo)
             issued_at = datetime.fromtimestamp(int(claims["iat"]), tz=now.tzinfo)
-            if now >= expires_at + self._leeway or issued_at > now + self._leeway:
+            # `nbf` is optional (RFC 7519 §4.1.5) but binding when present: PyJWT's own
+            # check is off above, as it would read the system clock, not the injected one.
+            not_before = datetime.fromtimestamp(int(claims.get("nbf", claims["iat"])), now.tzinfo)
+            if (
+                now >= expires_at + self._leeway
+                or issued_at > now + self._leeway
+                or not_before > now + self._leeway
+            ):
                 raise NotAuthenticated("the access token has expired or is not valid yet")
             return AccessClaims(
                 user_id=UUID(str(claims["sub"])),

@@ -79,6 +79,8 @@ def test_expired_and_future_tokens_are_refused() -> None:
         ({}, {"kid": "k1", "typ": "refresh+jwt"}),
         ({}, {"kid": "../../etc/passwd", "typ": "at+jwt"}),
         ({}, {"typ": "at+jwt"}),
+        ({"nbf": int((NOW + timedelta(minutes=1)).timestamp())}, {"kid": "k1", "typ": "at+jwt"}),
+        ({"nbf": "now"}, {"kid": "k1", "typ": "at+jwt"}),
     ],
 )
 def test_tokens_with_wrong_claims_or_headers_are_refused(
@@ -89,10 +91,15 @@ def test_tokens_with_wrong_claims_or_headers_are_refused(
         service().read_access(forged(claims, header), NOW)
 
 
+def test_nbf_within_the_leeway_is_accepted() -> None:
+    claims = {**good_claims(), "nbf": int((NOW + timedelta(seconds=4)).timestamp())}
+    assert service().read_access(forged(claims, {"kid": "k1", "typ": "at+jwt"}), NOW)
+
+
 def test_alg_none_and_foreign_keys_and_tampering_are_refused() -> None:
     tokens = service()
     unsigned = jwt.encode(
-        good_claims(), None, algorithm="none", headers={"kid": "k1", "typ": "at+jwt"}
+        good_claims(), "", algorithm="none", headers={"kid": "k1", "typ": "at+jwt"}
     )
     with pytest.raises(NotAuthenticated):
         tokens.read_access(unsigned, NOW)
