@@ -29,18 +29,29 @@ class SqlSessionRepository(SessionRepository):
 
     async def find_by_token(self, digest: str) -> AuthSession | None:
         """Current or spent digest; the session row stays locked (FOR UPDATE on
-        PostgreSQL, the write lock on SQLite) until the unit of work ends."""
+        PostgreSQL, the write lock on SQLite) until the unit of work ends.
+
+        The session is found first and then locked and read by its id, so a
+        caller that waited for the lock reads the session as the lock holder
+        left it. (One locking statement matching on the digest would not: after
+        the wait, PostgreSQL re-checks only the row against the digest, with the
+        spent digests as of before the wait, and a token the lock holder had
+        just rotated away would match nothing: "unknown" rather than "reused",
+        and the reuse would go unpunished.)
+        """
         spent_by = (
             select(refresh_tokens.c.session_id)
             .where(refresh_tokens.c.digest == digest)
             .scalar_subquery()
         )
-        statement = (
-            select(sessions)
-            .where(or_(sessions.c.current_token_digest == digest, sessions.c.id == spent_by))
-            .with_for_update()
+        found = select(sessions.c.id).where(
+            or_(sessions.c.current_token_digest == digest, sessions.c.id == spent_by)
         )
-        row = (await self._connection.execute(statement)).mappings().first()
+        session_id = (await self._connection.execute(found)).scalar()
+        if session_id is None:
+            return None
+        locked = select(sessions).where(sessions.c.id == session_id).with_for_update()
+        row = (await self._connection.execute(locked)).mappings().first()
         return None if row is None else await self._complete(row)
 
     async def add(self, session: AuthSession) -> None:
