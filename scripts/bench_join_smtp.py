@@ -5,13 +5,17 @@
 
 Each join is RegisterForEvent on the SQL adapter (one request's work: lock the
 event, add the registration, queue the confirmation in the outbox, commit),
-while the notification worker runs in the same process and event loop, as in
-the embedded default, against an SMTP relay that is
+arriving at --rate a second, while the notification worker runs either in the
+same process and event loop (`inline`, as the embedded default runs it) or as
+a process of its own (`process`, as `eventapi worker` runs), against an SMTP
+relay that is
 
 - up:   aiosmtpd in a separate process, accepting every message;
 - down: nothing listens on its port (connection refused);
 - hang: a socket that accepts connections and never says a word, so each
-        delivery attempt waits for the SMTP timeout.
+        delivery attempt waits for the SMTP timeout;
+
+and, as a baseline, with no worker at all (`none`).
 
 Modes are interleaved round by round (up, down, hang, up, down, hang, ...) so
 that drift of the machine hits them alike, and the ratios down/up and hang/up
@@ -24,8 +28,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -62,14 +69,23 @@ from domain.users import Role, User
 from domain.values import Capacity, EmailAddress, Location, TimeWindow
 
 LOOPBACK = "127.0.0.1"
-MODES = ("none", "up", "down", "hang")
+RELAYS = ("up", "down", "hang")
+PLACEMENTS = ("inline", "process")
 SMTP_TIMEOUT = 5.0
 
 
 @dataclass
 class Samples:
-    latencies: dict[str, list[float]] = field(default_factory=lambda: {m: [] for m in MODES})
-    outcomes: dict[str, dict[str, int]] = field(default_factory=lambda: {m: {} for m in MODES})
+    """Latencies and the worker's outcomes by label ("none", "inline up", ...)."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, label: str, latencies: list[float], outcomes: dict[str, int]) -> None:
+        self.latencies.setdefault(label, []).extend(latencies)
+        total = self.outcomes.setdefault(label, {})
+        for outcome, count in outcomes.items():
+            total[outcome] = total.get(outcome, 0) + count
 
 
 def free_port() -> int:
@@ -82,7 +98,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def relay(mode: str, port: int) -> Iterator[None]:
     """The relay on `port` in the given state, for the length of the block."""
-    if mode in ("down", "none"):
+    if mode == "down":
         yield
         return
     if mode == "hang":
@@ -183,6 +199,28 @@ def big_event(ids: Uuid7Generator, organizer: UUID, now: datetime, seats: int) -
     return event
 
 
+def make_worker(engine: AsyncEngine, port: int) -> DeliverNotifications:
+    return DeliverNotifications(
+        SqlOutboxQueue(engine),
+        SmtpNotifier(
+            SmtpRelay(host=LOOPBACK, port=port, timeout=SMTP_TIMEOUT),
+            MailComposer(sender="bench <bench@eventapi.test>", public_url="http://bench"),
+        ),
+        SqlUserQueries(engine),
+        SqlEventQueries(engine),
+        SystemClock(),
+        DeliveryPolicy(batch_size=20),
+    )
+
+
+def labels(placements: list[str]) -> list[tuple[str, str | None, str | None]]:
+    """(label, placement, relay) of every mode of one round, "none" first."""
+    modes: list[tuple[str, str | None, str | None]] = [("none", None, None)]
+    for placement in placements:
+        modes += [(f"{placement} {relay}", placement, relay) for relay in RELAYS]
+    return modes
+
+
 async def measure(backend: str, args: argparse.Namespace) -> Samples:
     samples = Samples()
     clock, ids = SystemClock(), Uuid7Generator()
@@ -190,19 +228,10 @@ async def measure(backend: str, args: argparse.Namespace) -> Samples:
     async with database(backend, args.postgres_server) as engine:
         uow = SqlUnitOfWorkFactory(engine)
         register = RegisterForEvent(uow, clock, ids)
-        worker = DeliverNotifications(
-            SqlOutboxQueue(engine),
-            SmtpNotifier(
-                SmtpRelay(host=LOOPBACK, port=port, timeout=SMTP_TIMEOUT),
-                MailComposer(sender="bench <bench@eventapi.test>", public_url="http://bench"),
-            ),
-            SqlUserQueries(engine),
-            SqlEventQueries(engine),
-            clock,
-            DeliveryPolicy(batch_size=20),
-        )
+        inline = make_worker(engine, port)
+        url = engine.url.render_as_string(hide_password=False)
         for round_number in range(args.rounds):
-            for mode in MODES:
+            for label, placement, mode in labels(args.worker):
                 now = clock.now()
                 organizer = person(ids, now, Role.ORGANIZER)
                 people = [person(ids, now) for _ in range(args.joins)]
@@ -212,20 +241,87 @@ async def measure(backend: str, args: argparse.Namespace) -> Samples:
                         await work.users.add(user)
                     await work.events.add(event)
                     await work.commit()
-                with relay(mode, port):
-                    latencies, outcomes = await joins_with_worker(
-                        register, None if mode == "none" else worker, event, people, args.rate
-                    )
+                with relay(mode or "down", port):
+                    if placement == "process":
+                        latencies, outcomes = await joins_beside_a_worker_process(
+                            register, url, port, event, people, args.rate
+                        )
+                    else:
+                        latencies, outcomes = await joins_with_worker(
+                            register, inline if placement else None, event, people, args.rate
+                        )
                 await settle_backlog(engine)
-                samples.latencies[mode] += latencies
-                for outcome, count in outcomes.items():
-                    samples.outcomes[mode][outcome] = samples.outcomes[mode].get(outcome, 0) + count
+                samples.add(label, latencies, outcomes)
                 print(
-                    f"  {backend:8} round {round_number + 1} {mode:4}: "
+                    f"  {backend:8} round {round_number + 1} {label:14}: "
                     f"p50 {ms(statistics.median(latencies))}  worker {outcomes}",
                     file=sys.stderr,
                 )
     return samples
+
+
+async def joins_beside_a_worker_process(
+    register: RegisterForEvent,
+    url: str,
+    port: int,
+    event: Event,
+    people: list[User],
+    rate: float,
+) -> tuple[list[float], dict[str, int]]:
+    """The worker in a process of its own (started and ready before the first
+    join, stopped after the last), reporting its outcomes as JSON."""
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--serve-worker",
+        url,
+        str(port),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert worker.stdout is not None
+    if (await worker.stdout.readline()).strip() != b"ready":
+        raise RuntimeError("the worker process did not start")
+    try:
+        latencies, _ = await joins_with_worker(register, None, event, people, rate)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+    try:
+        output, _ = await asyncio.wait_for(worker.communicate(), timeout=30)
+    except TimeoutError:
+        worker.kill()
+        raise
+    outcomes: dict[str, int] = json.loads(output or b"{}")
+    return latencies, outcomes
+
+
+async def serve_worker(url: str, port: int) -> None:
+    """The worker process: deliver until SIGTERM (a hanging attempt is abandoned),
+    then print what it did."""
+    engine = create_database_engine(url)
+    worker = make_worker(engine, port)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    outcomes: dict[str, int] = {}
+
+    async def deliver() -> None:
+        # `stop` ends the loop too: a cancellation that lands in the connection pool's
+        # pre-ping can be swallowed there, and the loop must not spin on after it.
+        while not stop.is_set():
+            report = await worker.execute()
+            for outcome in Outcome:
+                if report.count(outcome):
+                    outcomes[outcome.value] = outcomes.get(outcome.value, 0) + report.count(outcome)
+            if not report.claimed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=0.05)
+
+    delivering = asyncio.create_task(deliver())
+    print("ready", flush=True)
+    await stop.wait()
+    # Not waited for: an attempt on a hanging relay would hold the exit for its timeout.
+    delivering.cancel()
+    print(json.dumps(outcomes), flush=True)
+    os._exit(0)
 
 
 async def settle_backlog(engine: AsyncEngine) -> None:
@@ -292,24 +388,24 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
 
-def report(backend: str, samples: Samples) -> None:
-    up = samples.latencies["up"]
-    print(f"\n{backend}: {len(up)} joins per mode (none: no worker running)")
-    print(f"  {'mode':5} {'p50':>10} {'p95':>10} {'mean':>10}   worker outcomes")
-    for mode in MODES:
-        values = samples.latencies[mode]
+def report(backend: str, samples: Samples, placements: list[str]) -> None:
+    print(f"\n{backend}: {len(samples.latencies['none'])} joins per mode")
+    print(f"  {'worker / relay':15} {'p50':>10} {'p95':>10} {'mean':>10}   worker did")
+    for label, values in samples.latencies.items():
         print(
-            f"  {mode:5} {ms(statistics.median(values))} {ms(p95(values))} "
-            f"{ms(statistics.fmean(values))}   {samples.outcomes[mode]}"
+            f"  {label:15} {ms(statistics.median(values))} {ms(p95(values))} "
+            f"{ms(statistics.fmean(values))}   {samples.outcomes[label] or '-'}"
         )
-    for mode in ("down", "hang", "none"):
-        values = samples.latencies[mode]
-        p50_ratio = statistics.median(values) / statistics.median(up)
-        mean_ratio = statistics.fmean(values) / statistics.fmean(up)
-        print(
-            f"  {mode}/up: p50 x{p50_ratio:.2f}  p95 x{p95(values) / p95(up):.2f}  "
-            f"mean x{mean_ratio:.2f}"
-        )
+    for placement in placements:
+        up = samples.latencies[f"{placement} up"]
+        for mode in ("down", "hang"):
+            values = samples.latencies[f"{placement} {mode}"]
+            p50_ratio = statistics.median(values) / statistics.median(up)
+            mean_ratio = statistics.fmean(values) / statistics.fmean(up)
+            print(
+                f"  {placement} {mode}/up: p50 x{p50_ratio:.2f}  "
+                f"p95 x{p95(values) / p95(up):.2f}  mean x{mean_ratio:.2f}"
+            )
 
 
 async def main() -> None:
@@ -321,16 +417,23 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=float, default=100.0, help="joins a second")
     parser.add_argument(
+        "--worker", nargs="+", choices=PLACEMENTS, default=list(PLACEMENTS), help="where it runs"
+    )
+    parser.add_argument("--serve-worker", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument(
         "--postgres-server", default="postgresql://postgres@127.0.0.1:5432/postgres"
     )
     args = parser.parse_args()
     # Each failed attempt is logged as a warning; thousands of them are noise here.
     logging.getLogger("application").setLevel(logging.ERROR)
+    if args.serve_worker:
+        await serve_worker(args.serve_worker[0], int(args.serve_worker[1]))
+        return
     started = datetime.now(UTC)
     results = {backend: await measure(backend, args) for backend in args.backends}
     print(f"\njoin latency, SMTP up / down / hanging ({started:%Y-%m-%d %H:%M} UTC)")
     for backend, samples in results.items():
-        report(backend, samples)
+        report(backend, samples, args.worker)
 
 
 if __name__ == "__main__":
