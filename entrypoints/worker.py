@@ -25,7 +25,8 @@ log = logging.getLogger("eventapi.worker")
 
 R = TypeVar("R")
 
-#: Longest pause after repeated failures of a loop (the database is down, ...).
+#: Pause after a failed batch (the database is down, ...), doubling up to LONGEST_PAUSE.
+FIRST_FAILURE_PAUSE = 2.0
 LONGEST_PAUSE = 60.0
 #: First pause after the geocoding service failed; it doubles up to 15 minutes.
 GEOCODER_PAUSE = 30.0
@@ -93,11 +94,12 @@ async def _repeat(
 ) -> None:
     failures = 0
     while not stop.is_set():
+        _honour_cancellation()
         try:
             report = await step()
         except Exception:
             failures += 1
-            pause = min(LONGEST_PAUSE, 2.0 ** min(failures, 10))
+            pause = min(LONGEST_PAUSE, FIRST_FAILURE_PAUSE * 2.0 ** min(failures - 1, 10))
             log.exception("%s: a batch failed; trying again in %.0fs", name, pause)
         else:
             failures = 0
@@ -107,6 +109,15 @@ async def _repeat(
         if pause:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=pause)
+
+
+def _honour_cancellation() -> None:
+    """Re-raise a cancellation that something below swallowed (SQLAlchemy's pool
+    can, when it lands in a connection's pre-ping), so cancelling the worker's
+    task always ends it rather than leaving the loop running."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _delivery_pause(poll_interval: float) -> Callable[[BatchReport], float]:
