@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
 
@@ -146,13 +147,17 @@ def _provide_engine(container: Container) -> Any:
 
 
 async def _require_content_type(request: Request[Any, Any, Any]) -> None:
-    """415 for a body that is not what the route reads (JSON, or a form for OAuth2)."""
-    if request.method not in {"POST", "PUT", "PATCH"}:
-        return
+    """415 for a body that is not what the route reads (JSON, or a form for OAuth2),
+    and 400 for fields sent to a route that reads no body (see `_refuse_unread_body`)."""
     has_body = request.headers.get("content-length", "0") not in {"", "0"} or (
         "transfer-encoding" in request.headers
     )
     if not has_body:
+        return
+    if request.route_handler.parsed_data_field is None:
+        await _refuse_unread_body(request)
+        return
+    if request.method not in {"POST", "PUT", "PATCH"}:
         return
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     expected = (
@@ -162,3 +167,24 @@ async def _require_content_type(request: Request[Any, Any, Any]) -> None:
     )
     if media_type != expected:
         raise HTTPException(status_code=415, detail=f"send the body as {expected}")
+
+
+async def _refuse_unread_body(request: Request[Any, Any, Any]) -> None:
+    """Routes without a body (joining an event, the DELETEs) would otherwise ignore one,
+    silently dropping whatever it asked for (`{"user_id": ...}` to join as someone
+    else): the contract's "no field is silently dropped" makes that a 400. An empty
+    body, or an empty JSON object, asks for nothing and is let through."""
+    body = await request.body()
+    if not body.strip():
+        return
+    try:
+        sent = msgspec.json.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        sent = None
+    if sent == {}:
+        return
+    if isinstance(sent, dict):
+        errors = [{"key": "body", "message": f"unknown field `{name}`"} for name in sent]
+    else:
+        errors = [{"key": "body", "message": "this request takes no body"}]
+    raise ValidationException(detail="this request takes no body", extra=errors)
