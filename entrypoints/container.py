@@ -72,7 +72,8 @@ class Container(containers.DeclarativeContainer):
     user_queries = providers.Singleton(SqlUserQueries, engine)
     hasher = providers.Singleton(
         BcryptHasher,
-        pepper=settings.provided.derived_key.call("password-pepper"),
+        pepper=settings.provided.password_pepper,
+        previous_peppers=settings.provided.previous_password_peppers,
         rounds=settings.provided.bcrypt_rounds,
     )
     tokens = providers.Singleton(

@@ -96,6 +96,15 @@ class Settings:
         }
 
     @property
+    def password_pepper(self) -> bytes:
+        return self.derived_key("password-pepper")
+
+    @property
+    def previous_password_peppers(self) -> tuple[bytes, ...]:
+        """Hashes made under a previous secret key keep verifying (and get rehashed)."""
+        return tuple(self.derived_key("password-pepper", old) for old in self.previous_secret_keys)
+
+    @property
     def token_kid(self) -> str:
         return _kid(self.secret_key)
 
