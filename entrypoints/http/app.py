@@ -10,9 +10,12 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.routes import HTTPRoute
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.sql.migrate import upgrade_database
 from entrypoints.container import Container, build_container, close_resources
@@ -29,6 +32,7 @@ from entrypoints.http.openapi import COMPONENTS
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limits import rate_limits
 from entrypoints.settings import Settings
+from entrypoints.worker import BackgroundWorker
 
 MAX_BODY_BYTES = 1024 * 1024
 #: The render plugins link a favicon on a CDN by default; the docs must not leave the host.
@@ -53,9 +57,14 @@ def create_app(container: Container | None = None) -> Litestar:
         if settings.database_url.startswith("sqlite"):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await upgrade_database(container.engine())  # the embedded default migrates itself
+        worker = None
         try:
+            if settings.runs_inprocess_worker:  # the embedded default delivers its own mail
+                worker = BackgroundWorker.start(container)
             yield
         finally:
+            if worker is not None:
+                await worker.stop()  # the batch in hand first, then the engine goes
             await close_resources(container)
 
     dependencies = container_dependencies(container)
@@ -75,7 +84,7 @@ def create_app(container: Container | None = None) -> Litestar:
         middleware=metrics_middleware,
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=_require_content_type,
+        before_request=_check_body,
         request_max_body_size=MAX_BODY_BYTES,
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
@@ -133,8 +142,45 @@ def create_app(container: Container | None = None) -> Litestar:
     # Outside the router, not in `middleware=`: Litestar runs app middleware only for
     # matched routes, and 404s and 405s must carry the request id and headers too.
     # Rate limits count every request (404s too), before routing, inside the request id.
-    app.asgi_handler = request_context(rate_limits(app.asgi_handler, container))
+    app.asgi_handler = request_context(
+        rate_limits(_true_allow_header(app.asgi_handler, app), container)
+    )
     return app
+
+
+def _true_allow_header(handler: ASGIApp, app: Litestar) -> ASGIApp:
+    """`Allow` on OPTIONS answers lists every method of the route.
+
+    Litestar makes a route's OPTIONS handler when the route's first handler is
+    registered, and that handler keeps reporting the methods of that moment: with
+    GET, PATCH and DELETE on /events/{id}, OPTIONS said `Allow: DELETE, OPTIONS`.
+    The right list is known once the app is built; it replaces the stale one.
+    """
+    allowed = {
+        route.path_format: ", ".join(sorted(route.methods)).encode()
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }
+
+    async def correct(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "OPTIONS":
+            await handler(scope, receive, send)
+            return
+
+        async def send_with_allow(message: Message) -> None:
+            methods = allowed.get(scope.get("path_template", ""))
+            if message["type"] == "http.response.start" and methods is not None:
+                headers = message.get("headers", [])
+                if any(name.lower() == b"allow" for name, _ in headers):
+                    message["headers"] = [
+                        (name, methods if name.lower() == b"allow" else value)
+                        for name, value in headers
+                    ]
+            await send(message)
+
+        await handler(scope, receive, send_with_allow)
+
+    return correct
 
 
 def _provide_engine(container: Container) -> Any:
@@ -146,9 +192,10 @@ def _provide_engine(container: Container) -> Any:
     return Provide(engine, sync_to_thread=False)
 
 
-async def _require_content_type(request: Request[Any, Any, Any]) -> None:
+async def _check_body(request: Request[Any, Any, Any]) -> None:
     """415 for a body that is not what the route reads (JSON, or a form for OAuth2),
-    and 400 for fields sent to a route that reads no body (see `_refuse_unread_body`)."""
+    400 for fields sent to a route that reads no body (see `_refuse_unread_body`),
+    and 400 for JSON of the wrong types (see `_decode_strictly`)."""
     has_body = request.headers.get("content-length", "0") not in {"", "0"} or (
         "transfer-encoding" in request.headers
     )
@@ -167,6 +214,21 @@ async def _require_content_type(request: Request[Any, Any, Any]) -> None:
     )
     if media_type != expected:
         raise HTTPException(status_code=415, detail=f"send the body as {expected}")
+    if expected == "application/json":
+        await _decode_strictly(request, request.route_handler.parsed_data_field.annotation)
+
+
+async def _decode_strictly(request: Request[Any, Any, Any], shape: Any) -> None:
+    """Litestar converts bodies leniently (msgspec `strict=False`, which query strings
+    need): `"is_active": 0` became False and `"capacity": "10"` became 10, where the
+    schema and the contract say 400. The body is checked against its shape strictly
+    first; Litestar's own decoding then sees only bodies that pass."""
+    try:
+        msgspec.json.decode(await request.body(), type=shape, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(extra=[{"key": "body", "message": str(exc)}]) from None
+    except (msgspec.DecodeError, RecursionError):
+        return  # not JSON at all: Litestar's own decoding reports it as before
 
 
 async def _refuse_unread_body(request: Request[Any, Any, Any]) -> None:

@@ -141,7 +141,9 @@ class AuthController(Controller):
     ) -> Response[None]:
         if principal is None:
             raise NotAuthenticated("sign in to sign out")
-        if data.token and len(data.token) <= MAX_FIELD:
+        if not data.token:  # RFC 7009 §2.1: the token is required
+            raise InvalidValue("token", "is required")
+        if len(data.token) <= MAX_FIELD:
             await revoke_token.execute(RevokeCommand(actor=principal, token=data.token))
         return Response(None, status_code=200, headers=NO_STORE)
 
