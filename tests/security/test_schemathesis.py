@@ -1,0 +1,229 @@
+"""Fuzzing from the contract: schemathesis against the live OpenAPI document.
+
+A real `eventapi serve` on a loopback port (SQLite and PostgreSQL), and the
+schemathesis CLI run against its `/schema/openapi.json` once per role:
+anonymous, attendee, organizer and admin, each with a fresh account's bearer
+token. Every phase runs (examples, coverage, fuzzing, and stateful sequences
+over the links schemathesis infers from `Location` headers and response
+fields), in both positive and negative mode, with a bounded number of examples
+per operation and a fixed seed, so that CI is repeatable
+(`EVENTAPI_TEST_SCHEMATHESIS_SEED` and `_EXAMPLES` explore further).
+
+Checks: all of schemathesis's checks but one. `positive_data_acceptance`
+expects every schema-valid request to succeed, which this API cannot promise:
+its rules go beyond what a schema says (a password off the common-passwords
+list, `ends_at` after `starts_at`, a real IANA zone, a cursor the server
+issued), and it refuses such requests with a documented 400. Everything else
+(no 5xx, documented status codes, content types, headers and bodies; invalid
+data refused; auth enforced; `Allow` headers; resources gone after DELETE and
+there after POST) must hold with 0 failures. The server's log must not hold a
+single unhandled error either.
+
+Rate limits are off (they are tested on their own; a 429 here would only
+hide operations), and tokens live an hour. `DELETE /users/me` is left out of
+the attendee's and organizer's runs, where it would close the very account
+the rest of the run signs in with; the admin (the last admin, so refused
+with 409) and anonymous runs include it.
+
+`EVENTAPI_TEST_SCHEMATHESIS_REPORT=path` appends each run's numbers there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import PASSWORD
+from tests.security.processes import (
+    EVENTAPI,
+    Process,
+    clean_environment,
+    start_eventapi,
+    wait_until_ready,
+)
+
+SEED = int(os.environ.get("EVENTAPI_TEST_SCHEMATHESIS_SEED", "20261127"))
+EXAMPLES = int(os.environ.get("EVENTAPI_TEST_SCHEMATHESIS_EXAMPLES", "25"))
+RUN_SECONDS = 300
+EXCLUDED_CHECKS = "positive_data_acceptance"
+CLOSE_MY_ACCOUNT = "ApiV1UsersMeCloseMe"
+ROLES = ("anonymous", "attendee", "organizer", "admin")
+
+
+@dataclass
+class Service:
+    server: Process
+    env: dict[str, str]
+    workdir: Path
+    tokens: dict[str, str]
+
+
+def schemathesis_command() -> list[str]:
+    beside = Path(sys.executable).with_name("schemathesis")
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("schemathesis")
+    if found is None:
+        pytest.fail("schemathesis is not installed (uv sync installs the dev group)")
+    return [found]
+
+
+async def sign_in(client: httpx.AsyncClient, email: str) -> str:
+    form = {"grant_type": "password", "username": email, "password": PASSWORD}
+    response = await client.post("/api/v1/auth/token", data=form)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def create_admin(service: Service, email: str) -> None:
+    """`eventapi create-admin`, as the README says (the password on stdin)."""
+    made = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+        [*EVENTAPI, "create-admin", "--email", email],
+        input=PASSWORD,
+        cwd=service.workdir,
+        env=service.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+
+
+async def accounts(service: Service) -> dict[str, str]:
+    """A token per role: the admin from the command line, the others over HTTP."""
+    admin_email = "admin@example.org"
+    create_admin(service, admin_email)
+    async with httpx.AsyncClient(base_url=service.server.url, trust_env=False) as client:
+        admin = await sign_in(client, admin_email)
+        tokens = {"admin": admin}
+        for role in ("attendee", "organizer"):
+            email = f"{role}@example.org"
+            body = {"email": email, "password": PASSWORD, "full_name": f"{role.title()} Person"}
+            registered = await client.post("/api/v1/auth/register", json=body)
+            assert registered.status_code == 201, registered.text
+            if role == "organizer":
+                promoted = await client.patch(
+                    f"/api/v1/users/{registered.json()['id']}",
+                    json={"role": "organizer"},
+                    headers={"Authorization": f"Bearer {admin}"},
+                )
+                assert promoted.status_code == 200, promoted.text
+            tokens[role] = await sign_in(client, email)
+    return tokens
+
+
+@pytest.fixture
+async def service(database: tuple[str, str], tmp_path: Path) -> AsyncIterator[Service]:
+    """The e2e suite's `database` (SQLite, PostgreSQL), served by `eventapi serve`."""
+    _, database_url = database
+    env = clean_environment(
+        ENV="test",
+        DATA_DIR=str(tmp_path / "data"),
+        DATABASE_URL=database_url,
+        SECRET_KEY="f" * 48,
+        BCRYPT_ROUNDS="4",
+        RATE_LIMITS="off",
+        ACCESS_TOKEN_MINUTES="60",
+    )
+    server = start_eventapi("eventapi", env, tmp_path)
+    try:
+        await wait_until_ready(server)
+        running = Service(server, env, tmp_path, {})
+        running.tokens = await accounts(running)
+        yield running
+    finally:
+        server.stop()
+
+
+def fuzz(service: Service, role: str) -> dict[str, Any]:
+    """One schemathesis run as `role`; returns its JSON report."""
+    report = service.workdir / f"schemathesis-{role}.json"
+    command = [
+        *schemathesis_command(),
+        "run",
+        f"{service.server.url}/schema/openapi.json",
+        "--checks",
+        "all",
+        "--exclude-checks",
+        EXCLUDED_CHECKS,
+        "--mode",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--max-examples",
+        str(EXAMPLES),
+        "--seed",
+        str(SEED),
+        "--request-timeout",
+        "30",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+    ]
+    if role != "anonymous":
+        command += ["--header", f"Authorization: Bearer {service.tokens[role]}"]
+    if role in {"attendee", "organizer"}:
+        command += ["--exclude-operation-id", CLOSE_MY_ACCOUNT]
+    env = {**service.env, "NO_COLOR": "1"}
+    finished = subprocess.run(  # noqa: S603 - the schemathesis CLI, fixed arguments
+        command,
+        cwd=service.workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_SECONDS,
+        check=False,
+    )
+    assert report.exists(), finished.stdout[-3000:] + finished.stderr[-3000:]
+    result: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+    result["_output"] = finished.stdout[-6000:] + finished.stderr[-2000:]
+    result["_returncode"] = finished.returncode
+    return result
+
+
+def append_line(path: Path, line: str) -> None:
+    with path.open("a", encoding="utf-8") as out:
+        out.write(line + "\n")
+
+
+async def test_the_api_honours_its_openapi_document_for_every_role(
+    service: Service, database: tuple[str, str], record_property: Any
+) -> None:
+    name = database[0]
+    lines: list[str] = []
+    failed: list[str] = []
+
+    for role in ROLES:
+        result = fuzz(service, role)
+        operations = result["operations"]
+        cases = result["test_cases"]
+        line = (
+            f"{name} {role}: {operations['tested']}/{operations['total']} operations, "
+            f"{cases['generated']} test cases, {cases['unique_failures']} failures, "
+            f"{len(result['errors'])} errors, {result['running_time']:.1f} s (seed {SEED}, "
+            f"max {EXAMPLES} examples per operation and phase)"
+        )
+        lines.append(line)
+        if result["_returncode"] != 0 or result["failures"] or result["errors"]:
+            failed.append(f"{line}\n{result['_output']}")
+        assert operations["tested"] >= operations["total"] - 1  # all (one left out above)
+
+    record_property("schemathesis", "\n".join(lines))
+    if report := os.environ.get("EVENTAPI_TEST_SCHEMATHESIS_REPORT"):
+        append_line(Path(report), "\n".join(lines))
+    assert not failed, "\n\n".join(failed)
+    log = service.server.output()
+    assert "unhandled error" not in log, log
