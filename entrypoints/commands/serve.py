@@ -17,7 +17,8 @@ from entrypoints.settings import Settings
 APP_FACTORY = "entrypoints.http.app:create_app"
 #: How long in-flight requests get to finish after SIGTERM or Ctrl-C.
 GRACEFUL_SHUTDOWN_SECONDS = 10
-_ANY_ADDRESS = {"0.0.0.0", "::", ""}  # noqa: S104 - only used to print a reachable URL
+#: Wildcard addresses, only to print a reachable URL instead; nothing binds to them here.
+_ANY_ADDRESS = {"0.0.0.0", "::", ""}  # noqa: S104  # nosec B104
 
 
 def serve(
