@@ -46,6 +46,9 @@ def create_database_engine(
 ) -> AsyncEngine:
     """One engine per process (and per database). `url` names the async driver:
     `postgresql+asyncpg://...` or `sqlite+aiosqlite:///path/to/file.db`."""
+    # A failing statement's message would otherwise quote its bound values (e-mail
+    # addresses, password hashes, token digests), and such messages reach the logs.
+    engine_options.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.drivername == "sqlite":
