@@ -76,6 +76,9 @@ class Settings:
     geocoder_key: str | None = None
     #: The provider's base URL; None for its public service.
     geocoder_url: str | None = None
+    #: auto, on or off: whether the web app delivers the outbox itself (see
+    #: `runs_inprocess_worker`); `eventapi worker` does it as a process of its own.
+    inprocess_worker: str = "auto"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -103,6 +106,14 @@ class Settings:
     def previous_password_peppers(self) -> tuple[bytes, ...]:
         """Hashes made under a previous secret key keep verifying (and get rehashed)."""
         return tuple(self.derived_key("password-pepper", old) for old in self.previous_secret_keys)
+
+    @property
+    def runs_inprocess_worker(self) -> bool:
+        """`on`, `off`, or `auto`: on for the embedded SQLite database, off otherwise
+        (PostgreSQL deployments run `eventapi worker` processes instead)."""
+        if self.inprocess_worker == "auto":
+            return self.database_url.startswith("sqlite")
+        return self.inprocess_worker == "on"
 
     @property
     def token_kid(self) -> str:
@@ -185,6 +196,7 @@ class Settings:
             geocoder=geocoding[0],
             geocoder_key=geocoding[1],
             geocoder_url=geocoding[2],
+            inprocess_worker=_inprocess_worker(read.text("INPROCESS_WORKER", "auto")),
         )
 
 
@@ -231,6 +243,18 @@ class _Reader:
                 f"1 to {MAX_RATE_SECONDS} (a day)"
             )
         return limit, window
+
+
+def _inprocess_worker(raw: str) -> str:
+    """EVENTAPI_INPROCESS_WORKER: `auto`, or a flag's value as `on` or `off`."""
+    value = raw.lower()
+    if value in {"on", "true", "1", "yes"}:
+        return "on"
+    if value in {"off", "false", "0", "no"}:
+        return "off"
+    if value == "auto":
+        return value
+    raise ConfigurationError("EVENTAPI_INPROCESS_WORKER must be auto, on or off")
 
 
 GEOCODERS = ("off", "nominatim", "google")

@@ -30,6 +30,10 @@ FIRST_FAILURE_PAUSE = 2.0
 LONGEST_PAUSE = 60.0
 #: First pause after the geocoding service failed; it doubles up to 15 minutes.
 GEOCODER_PAUSE = 30.0
+#: How long a stopping in-process worker gets to finish the batch in hand before it
+#: is cancelled (what it had claimed comes back when the lease ends).
+BACKGROUND_STOP_SECONDS = 10.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 async def run_worker(
@@ -77,11 +81,55 @@ async def run_worker(
                     await close()
 
 
-def stop_on_signals(stop: asyncio.Event) -> None:
-    """Set `stop` on SIGTERM and SIGINT (call from inside the running loop)."""
+def stop_on_signals(stop: asyncio.Event) -> Callable[[], None]:
+    """Set `stop` on SIGTERM and SIGINT (call from inside the running loop).
+    Returns what puts the previous handlers back."""
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
+
+    def restore() -> None:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+
+    return restore
+
+
+class BackgroundWorker:
+    """`run_worker` as a task of the running loop: the embedded default's in-process
+    worker, started by the app's lifespan and stopped before its resources close."""
+
+    def __init__(self, task: asyncio.Task[None], stop: asyncio.Event) -> None:
+        self._task = task
+        self._stop = stop
+
+    @classmethod
+    def start(cls, container: Container, *, poll_interval: float = 1.0) -> BackgroundWorker:
+        # Built here, not in the task, so that a bad EVENTAPI_SMTP_URL stops the start-up.
+        container.notifier()
+        container.geocoder()
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            run_worker(container, stop=stop, poll_interval=poll_interval),
+            name="eventapi-inprocess-worker",
+        )
+        task.add_done_callback(_report_end)
+        log.info("in-process worker started (EVENTAPI_INPROCESS_WORKER)")
+        return cls(task, stop)
+
+    async def stop(self, grace_seconds: float = BACKGROUND_STOP_SECONDS) -> None:
+        """Let the batch in hand finish (for at most `grace_seconds`), then return."""
+        self._stop.set()
+        done, _ = await asyncio.wait({self._task}, timeout=grace_seconds)
+        if not done:
+            log.warning("in-process worker: the batch did not finish within %.0fs", grace_seconds)
+            self._task.cancel()
+            await asyncio.wait({self._task})
+
+
+def _report_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("in-process worker stopped by an error", exc_info=error)
 
 
 async def _repeat(

@@ -351,6 +351,10 @@ def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Setting
         # One test sends more requests from one address than the contract's per-minute
         # limits allow; these suites test everything else, rate limits have their own.
         "rate_limits": False,
+        # No in-process worker: many tests compare snapshots of every table, the
+        # outbox included, and a worker marking rows sent in between would make
+        # "nothing changed" flaky. test_inprocess_worker.py runs the app with one.
+        "inprocess_worker": "off",
         **overrides,
     }
     return Settings(**values)

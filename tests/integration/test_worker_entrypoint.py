@@ -10,6 +10,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from dependency_injector import providers
 
 from adapters.mail.sink import MailSink
 from adapters.mail.smtp import SmtpNotifier
@@ -17,13 +18,14 @@ from adapters.sql.migrate import upgrade_database
 from application.event_input import LocationInput, WindowInput
 from application.principal import Principal
 from application.use_cases.create_event import CreateEventCommand
+from application.use_cases.deliver_notifications import BatchReport
 from application.use_cases.sign_up import SignUpCommand
 from domain.event import EventStatus
 from domain.users import Role
 from domain.values import Coordinates
 from entrypoints.container import Container, build_container, close_resources
 from entrypoints.settings import ConfigurationError, Settings
-from entrypoints.worker import run_worker
+from entrypoints.worker import BackgroundWorker, run_worker
 from tests.geocoding_server import NOMINATIM_PATH, GeocodingServer, nominatim_place
 from tests.mail_server import MailServer
 
@@ -187,3 +189,44 @@ def test_a_bad_smtp_url_stops_the_worker_at_start(tmp_path: Path) -> None:
     container = build_container(settings_for(tmp_path, smtp_url="mail.example.org:25"))
     with pytest.raises(ConfigurationError, match="EVENTAPI_SMTP_URL"):
         container.notifier()
+
+
+class StuckDelivery:
+    """A batch that never finishes (a relay that accepts and never answers)."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.cancelled = False
+
+    async def execute(self) -> BatchReport:
+        self.entered.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        return BatchReport()
+
+
+async def test_the_in_process_worker_is_cancelled_when_its_batch_outlasts_the_grace(
+    tmp_path: Path,
+) -> None:
+    container = build_container(settings_for(tmp_path))
+    stuck = StuckDelivery()
+    container.deliver_notifications.override(providers.Object(stuck))
+    worker = BackgroundWorker.start(container, poll_interval=0.01)
+    try:
+        async with asyncio.timeout(10):
+            await stuck.entered.wait()
+            await worker.stop(grace_seconds=0.05)
+    finally:
+        await close_resources(container)
+    assert stuck.cancelled
+
+
+async def test_a_bad_smtp_url_stops_the_in_process_worker_before_it_starts(
+    tmp_path: Path,
+) -> None:
+    container = build_container(settings_for(tmp_path, smtp_url="smtp:/nohost"))
+    with pytest.raises(ConfigurationError, match="EVENTAPI_SMTP_URL"):
+        BackgroundWorker.start(container)
