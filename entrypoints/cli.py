@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import re
 import sys
@@ -23,9 +24,17 @@ from entrypoints.commands import CommandError
 from entrypoints.commands.create_admin import create_admin, read_password
 from entrypoints.commands.database import migrate
 from entrypoints.commands.openapi import openapi_document
-from entrypoints.commands.outbox import print_outbox, read_outbox
+from entrypoints.commands.outbox import (
+    print_failed,
+    print_outbox,
+    print_retried,
+    read_failed,
+    read_outbox,
+    retry_failed,
+)
 from entrypoints.commands.seed_demo import default_user_count, print_report, seed_demo
 from entrypoints.commands.serve import serve
+from entrypoints.commands.worker import work
 from entrypoints.container import Container, build_container, close_resources
 from entrypoints.settings import ConfigurationError, Settings
 
@@ -125,11 +134,49 @@ def _openapi(_: argparse.Namespace) -> int:
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    print_outbox(_run(lambda container: read_outbox(container, args.limit)), sys.stdout)
+    if args.failed:
+        print_failed(_run(lambda container: read_failed(container, args.limit)), sys.stdout)
+    elif args.retry is not None or args.retry_all:
+        row_ids = None if args.retry_all else args.retry
+        revived = _run(lambda container: retry_failed(container, row_ids))
+        print_retried(revived, row_ids, sys.stdout)
+    else:
+        print_outbox(_run(lambda container: read_outbox(container, args.limit)), sys.stdout)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Exits 0 when stopped by SIGTERM or Ctrl-C (after the batch in hand), or when
+    `--once` found nothing more to do."""
+    # The worker's own records (batches, failures) on stderr; libraries stay at WARNING.
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("eventapi").setLevel(logging.INFO)
+    _run(
+        lambda container: work(
+            container,
+            once=args.once,
+            poll_interval=args.poll_interval,
+            geocoding=not args.no_geocoding,
+            out=sys.stdout,
+        )
+    )
     return 0
 
 
 # -- arguments -----------------------------------------------------------------------------
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g} seconds")
+        return value
+
+    return parse
 
 
 def _bounded(low: int, high: int) -> Callable[[str], int]:
@@ -216,9 +263,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("openapi", _openapi, "Print the OpenAPI document (JSON) without starting a server.")
 
-    outbox = command("outbox", _outbox, "List the notifications queued for delivery, newest first.")
+    outbox = command(
+        "outbox",
+        _outbox,
+        "List the notifications in the outbox, newest first, and what became of them; "
+        "list and revive the dead-lettered ones.",
+    )
     outbox.add_argument(
         "--limit", metavar="N", type=_bounded(1, 10_000), default=20, help="rows (%(default)s)"
+    )
+    choice = outbox.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--failed",
+        action="store_true",
+        help="list the dead-lettered messages, oldest first, with their last error",
+    )
+    choice.add_argument(
+        "--retry",
+        metavar="ID",
+        nargs="+",
+        type=_bounded(1, 2**63 - 1),
+        help="revive these dead-lettered messages (ids from --failed): due now, full attempts",
+    )
+    choice.add_argument(
+        "--retry-all", action="store_true", help="revive every dead-lettered message"
+    )
+
+    worker = command(
+        "worker",
+        _worker,
+        "Deliver queued notifications (and geocode addresses, when configured) until "
+        "SIGTERM or Ctrl-C, which stop it after the batch in hand. Not needed on the "
+        "embedded SQLite default, where the server delivers them itself.",
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="stop as soon as nothing is due instead of waiting"
+    )
+    worker.add_argument(
+        "--poll-interval",
+        metavar="S",
+        type=_seconds(0.01, 3600),
+        default=1.0,
+        help="seconds between looks at an empty outbox (%(default)s)",
+    )
+    worker.add_argument(
+        "--no-geocoding",
+        action="store_true",
+        help="leave addresses to other workers even when EVENTAPI_GEOCODER is set",
     )
     return parser
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import String, Uuid, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.outbox_queue import NOT_SENT, SENT
 from adapters.sql.statements import insert_or_ignore
 from adapters.sql.tables import JsonDocument, UtcDateTime, events, outbox, registrations, users
 from application.ports.notifications import Broadcast, Notification, Outbox
@@ -73,10 +74,13 @@ class SqlOutbox(Outbox):
 class QueuedMessage:
     """One outbox row as an operator reads it."""
 
+    row_id: int
     kind: str
     recipient_email: str
     event_title: str | None
     created_at: datetime
+    #: pending, sent or failed (dead-lettered); `skipped` for a row settled
+    #: without sending (a closed account, an event deleted since).
     status: str
     attempts: int
 
@@ -98,6 +102,7 @@ class SqlOutboxReader:
         An event deleted since keeps the title its notification recorded."""
         statement = (
             select(
+                outbox.c.id,
                 outbox.c.kind,
                 users.c.email,
                 events.c.title,
@@ -105,6 +110,7 @@ class SqlOutboxReader:
                 outbox.c.created_at,
                 outbox.c.status,
                 outbox.c.attempts,
+                outbox.c.last_error,
             )
             .join(users, users.c.id == outbox.c.recipient_id)
             .outerjoin(events, events.c.id == outbox.c.event_id)
@@ -116,13 +122,20 @@ class SqlOutboxReader:
             total = (await connection.execute(select(func.count()).select_from(outbox))).scalar()
         messages = [
             QueuedMessage(
+                row_id=row.id,
                 kind=row.kind,
                 recipient_email=row.email,
                 event_title=row.title if row.title is not None else row.details.get("title"),
                 created_at=row.created_at,
-                status=row.status,
+                status=_shown_status(row.status, row.last_error),
                 attempts=row.attempts,
             )
             for row in rows
         ]
         return OutboxListing(messages=messages, total=int(total or 0))
+
+
+def _shown_status(status: str, last_error: str | None) -> str:
+    if status == SENT and last_error is not None and last_error.startswith(NOT_SENT):
+        return "skipped"
+    return status

@@ -26,6 +26,8 @@ from application.ports.delivery import ClaimedNotification, FailedNotification, 
 from application.ports.notifications import Notification, NotificationKind
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+#: How `last_error` of a row that was settled without sending begins.
+NOT_SENT = "not sent: "
 ABANDONED = "abandoned: the worker that made the final attempt never reported back"
 
 
@@ -74,9 +76,7 @@ class SqlOutboxQueue(OutboxQueue):
     async def mark_skipped(
         self, claimed: ClaimedNotification, *, now: datetime, reason: str
     ) -> bool:
-        return await self._settle(
-            claimed, status=SENT, sent_at=now, last_error=f"not sent: {reason}"
-        )
+        return await self._settle(claimed, status=SENT, sent_at=now, last_error=NOT_SENT + reason)
 
     async def retry_later(self, claimed: ClaimedNotification, *, at: datetime, error: str) -> bool:
         return await self._settle(claimed, next_attempt_at=at, last_error=error)

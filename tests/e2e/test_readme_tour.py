@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
+from adapters.mail.sink import read_message
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 EVENTAPI = (sys.executable, "-m", "entrypoints.cli")
 START_SECONDS = 60
@@ -134,6 +136,21 @@ class Server:
             timeout=START_SECONDS,
             check=False,
         )
+
+    def mail_to(self, address: str, count: int) -> list[str]:
+        """The subjects of the mail that the embedded default's in-process worker left
+        in ./data/mail for `address`, once there are `count` (for at most
+        START_SECONDS; between looks, wait for the server to log something)."""
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            mail = [read_message(path) for path in (self.workdir / "data" / "mail").glob("*.eml")]
+            subjects = [m["Subject"] for m in mail if m["To"].addresses[0].addr_spec == address]
+            if len(subjects) >= count:
+                return sorted(subjects)
+            if time.monotonic() > deadline:
+                pytest.fail(f"{len(subjects)} of {count} messages to {address}:\n{self.logs}")
+            self.output.wait(0.1)
+            self.output.clear()
 
     @property
     def logs(self) -> str:
@@ -267,6 +284,8 @@ def test_the_readme_tour_works_against_eventapi_serve(server: Server) -> None:
     for kind in ("welcome", "event_published", "registration_confirmed", "registration_ended"):
         assert kind in outbox.stdout
     assert sam_signup["email"] in outbox.stdout
+    # The server delivered them itself (SQLite: the in-process worker), into ./data/mail.
+    assert "Welcome to eventapi" in server.mail_to(sam_signup["email"], 3)
 
     # SIGTERM stops the server cleanly: the app shuts down, then uvicorn exits by the
     # signal it caught, as process managers expect.

@@ -12,13 +12,17 @@ import json
 import logging
 import os
 import re
+import signal
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
+from adapters.mail.sink import read_message
 from adapters.sql.migrate import head_revision
 from application.ports.queries import EventCriteria, EventView, PageRequest, UserCriteria
 from application.use_cases.sign_in import SignInCommand
@@ -36,6 +40,8 @@ ADMIN_PASSWORD = "a long and unusual admin passphrase"
 #: On the shipped list (adapters/data/common-passwords.txt) and long enough, so
 #: only the common-password rule can refuse it.
 COMMON_PASSWORD = "1qaz2wsx3edc"
+#: For a subprocess to start (imports, migrations) or to stop.
+SUBPROCESS_SECONDS = 60
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +58,7 @@ def logging_as_it_was() -> Iterator[None]:
     """Building the app (as `openapi` does) lets Litestar configure logging for the
     whole process, with handlers bound to this test's captured stderr; a later test
     would log into that closed stream. One command per process never meets this."""
-    loggers = [logging.getLogger(name) for name in ("", "litestar")]
+    loggers = [logging.getLogger(name) for name in ("", "litestar", "eventapi")]
     saved = [(logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
     yield
     for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
@@ -278,9 +284,10 @@ def test_outbox_lists_the_queued_messages_newest_first(cli: Cli) -> None:
     status, out, _ = cli("outbox")
 
     assert status == 0
-    assert "none has been sent" in out
+    assert "The worker delivers them" in out
     rows = [line for line in out.splitlines() if " welcome " in line]
     assert [row.split()[-2] for row in rows] == ["second@example.org", "first@example.org"]
+    assert [row.split()[0] for row in rows] == ["2", "1"]  # the ids --retry takes
     assert all(" pending " in row for row in rows)
     assert out.rstrip().endswith("2 of 2 messages")
 
@@ -290,6 +297,158 @@ def test_outbox_of_a_new_database_is_empty(cli: Cli) -> None:
 
     assert status == 0
     assert "The outbox is empty." in out
+
+
+async def dead_letter_everything_due(container: Container, error: str) -> list[int]:
+    """What the worker does with a message the relay refuses for good, through the
+    SQL adapter: claim it (one attempt), then dead-letter it."""
+    queue, now = container.outbox_queue(), container.clock().now()
+    claimed = await queue.claim(limit=100, now=now, lease=timedelta(minutes=5), max_attempts=10)
+    for each in claimed:
+        assert await queue.dead_letter(each, error=error)
+    return [each.row_id for each in claimed]
+
+
+def test_outbox_failed_lists_the_dead_letters_and_retry_all_revives_them(
+    cli: Cli, fresh_directory: Path
+) -> None:
+    assert cli("create-admin", "--email", "root@example.org", stdin=ADMIN_PASSWORD)[0] == 0
+    refusal = "550 5.1.1 <root@example.org>:\n  mailbox unavailable"
+    assert with_container(lambda c: dead_letter_everything_due(c, refusal)) == [1]
+
+    status, out, _ = cli("outbox", "--failed")
+
+    assert status == 0
+    (row,) = [line for line in out.splitlines() if " welcome " in line]
+    assert row.split()[:1] + row.split()[3:5] == ["1", "1", "welcome"]  # id, attempts, kind
+    # The last error, on one line.
+    assert row.endswith("  root@example.org  550 5.1.1 <root@example.org>: mailbox unavailable")
+    assert out.rstrip().endswith("1 dead-lettered message")
+    assert " failed (1x) " in cli("outbox")[1]
+
+    status, out, _ = cli("outbox", "--retry-all")
+
+    assert (status, out) == (0, "Revived 1 dead-lettered message; the worker sends them next.\n")
+    assert "No notification is dead-lettered." in cli("outbox", "--failed")[1]
+    assert cli("worker", "--once")[0] == 0
+    (mail,) = (fresh_directory / "data" / "mail").glob("*.eml")
+    assert read_message(mail)["To"].addresses[0].addr_spec == "root@example.org"
+
+
+def test_outbox_retry_revives_only_the_rows_named(cli: Cli) -> None:
+    for email in ("a@example.org", "b@example.org", "c@example.org"):
+        assert cli("create-admin", "--email", email, stdin=ADMIN_PASSWORD)[0] == 0
+    with_container(lambda c: dead_letter_everything_due(c, "421 try later, ten times over"))
+
+    status, out, _ = cli("outbox", "--retry", "3", "1", "99")
+
+    assert status == 0
+    assert out == (
+        "Revived 2 of the 3 messages named (1 is not dead-lettered); the worker sends them next.\n"
+    )
+    listed = cli("outbox", "--failed")[1]
+    assert [line.split()[0] for line in listed.splitlines() if " welcome " in line] == ["2"]
+    assert cli("outbox", "--retry", "3")[1] == (
+        "Revived 0 of the 1 message named (1 is not dead-lettered).\n"
+    )
+
+
+def test_outbox_options_exclude_each_other(cli: Cli) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli("outbox", "--failed", "--retry-all")
+
+    assert exited.value.code == 2
+
+
+def test_outbox_failed_pages_through_more_than_the_limit(cli: Cli) -> None:
+    for n in range(4):
+        assert cli("create-admin", "--email", f"{n}@example.org", stdin=ADMIN_PASSWORD)[0] == 0
+    with_container(lambda c: dead_letter_everything_due(c, "550 no such user"))
+
+    status, out, _ = cli("outbox", "--failed", "--limit", "3")
+
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines() if " welcome " in line] == ["1", "2", "3"]
+    assert "The first 3 dead-lettered messages; more follow (raise --limit)." in out
+
+
+# -- worker --------------------------------------------------------------------------------
+
+
+def test_worker_once_delivers_the_queue_to_the_local_mail_sink(
+    cli: Cli, fresh_directory: Path
+) -> None:
+    for email in ("first@example.org", "second@example.org"):
+        assert cli("create-admin", "--email", email, stdin=ADMIN_PASSWORD)[0] == 0
+
+    status, out, err = cli("worker", "--once")
+
+    assert (status, err) == (0, "")
+    assert "mail to data/mail" in out
+    assert out.rstrip().endswith("stopped (nothing is due)")
+    mails = [read_message(path) for path in (fresh_directory / "data" / "mail").glob("*.eml")]
+    assert sorted(mail["To"].addresses[0].addr_spec for mail in mails) == [
+        "first@example.org",
+        "second@example.org",
+    ]
+    assert {mail["Subject"] for mail in mails} == {"Welcome to eventapi"}
+    listed = cli("outbox")[1]
+    assert len([line for line in listed.splitlines() if " sent (1x) " in line]) == 2
+    # Nothing is due any more: another run sends nothing twice.
+    assert cli("worker", "--once", "--no-geocoding")[0] == 0
+    assert len(list((fresh_directory / "data" / "mail").glob("*.eml"))) == 2
+
+
+def test_worker_refuses_a_bad_smtp_url_in_one_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, fresh_directory: Path
+) -> None:
+    monkeypatch.setenv("EVENTAPI_SMTP_URL", "mail.example.org:25")
+
+    status, out, err = cli("worker", "--once")
+
+    assert (status, out) == (2, "")
+    assert err.startswith("eventapi worker: error: EVENTAPI_SMTP_URL: ")
+    assert err.count("\n") == 1
+    assert not (fresh_directory / "data" / "eventapi.db").exists()  # refused before any work
+
+
+def test_worker_poll_interval_is_checked(cli: Cli, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli("worker", "--poll-interval", "0")
+
+    assert exited.value.code == 2
+    assert "must be between 0.01 and 3600 seconds" in capsys.readouterr().err
+
+
+async def test_worker_stops_gracefully_on_sigterm(fresh_directory: Path) -> None:
+    """A real process, as a process manager runs it: ready, SIGTERM, exit status 0."""
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "entrypoints.cli",
+        "worker",
+        "--poll-interval",
+        "0.05",
+        cwd=fresh_directory,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert worker.stdout is not None
+        async with asyncio.timeout(SUBPROCESS_SECONDS):
+            # Printed once the signal handlers are in place.
+            ready = await worker.stdout.readline()
+        assert ready.startswith(b"eventapi worker: delivering"), ready
+        worker.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(SUBPROCESS_SECONDS):
+            out, err = await worker.communicate()
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    assert worker.returncode == 0, err.decode()
+    assert out.decode().rstrip().endswith("eventapi worker: stopped")
+    assert b"Traceback" not in err
 
 
 # -- errors --------------------------------------------------------------------------------
@@ -324,7 +483,7 @@ def test_no_command_shows_the_commands(cli: Cli) -> None:
     status, _, err = cli()
 
     assert status == 2
-    for name in ("serve", "migrate", "create-admin", "seed-demo", "openapi", "outbox"):
+    for name in ("serve", "migrate", "create-admin", "seed-demo", "openapi", "outbox", "worker"):
         assert name in err
 
 
