@@ -24,6 +24,18 @@ from domain.values import Coordinates
 DEFAULT_MAX_BYTES = 256 * 1024
 
 
+def json_client(
+    user_agent: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The HTTP client both geocoders use: JSON, no redirects, per-read timeouts."""
+    return httpx.AsyncClient(
+        headers={"User-Agent": user_agent, "Accept": "application/json"},
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+        transport=transport,
+    )
+
+
 async def get_json(
     client: httpx.AsyncClient,
     url: str,

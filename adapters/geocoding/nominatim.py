@@ -12,7 +12,13 @@ from typing import Any
 
 import httpx
 
-from adapters.geocoding.http_lookup import DEFAULT_MAX_BYTES, AnswerCache, coordinates, get_json
+from adapters.geocoding.http_lookup import (
+    DEFAULT_MAX_BYTES,
+    AnswerCache,
+    coordinates,
+    get_json,
+    json_client,
+)
 from adapters.geocoding.rate_gate import NOMINATIM_GATE, RateGate
 from application.ports.geocoder import Geocoder, GeocoderUnavailable
 from domain.values import Coordinates
@@ -39,12 +45,7 @@ class NominatimGeocoder(Geocoder):
         self._max_bytes = max_bytes
         self._gate = gate
         self._cache = cache or AnswerCache()
-        self._client = httpx.AsyncClient(
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            transport=transport,
-        )
+        self._client = json_client(user_agent, timeout, transport)
 
     async def locate(self, address: str) -> Coordinates | None:
         known, answer = self._cache.get(address)
