@@ -16,6 +16,7 @@ from adapters.jwt_tokens import JwtTokenService
 from adapters.mail.composer import MailComposer
 from adapters.memory.rate_limiter import MemoryRateLimiter
 from adapters.redis_rate_limiter import RedisRateLimiter
+from adapters.sql.caller_queries import SqlCallerQueries
 from adapters.sql.engine import create_database_engine
 from adapters.sql.event_locations import SqlEventLocations
 from adapters.sql.event_queries import SqlEventQueries
@@ -70,6 +71,7 @@ class Container(containers.DeclarativeContainer):
     event_queries = providers.Singleton(SqlEventQueries, engine)
     registration_queries = providers.Singleton(SqlRegistrationQueries, engine)
     user_queries = providers.Singleton(SqlUserQueries, engine)
+    caller_queries = providers.Singleton(SqlCallerQueries, engine)
     hasher = providers.Singleton(
         BcryptHasher,
         pepper=settings.provided.password_pepper,
@@ -120,7 +122,7 @@ class Container(containers.DeclarativeContainer):
     )
     refresh_session = providers.Factory(RefreshSession, uow, tokens, clock)
     revoke_token = providers.Factory(RevokeToken, uow, tokens, clock)
-    identify_caller = providers.Factory(IdentifyCaller, uow, tokens, clock)
+    identify_caller = providers.Factory(IdentifyCaller, caller_queries, tokens, clock)
     get_user = providers.Factory(GetUser, user_queries)
     update_own_profile = providers.Factory(
         UpdateOwnProfile, uow, hasher, common_passwords, password_policy, clock

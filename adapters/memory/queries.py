@@ -9,6 +9,8 @@ from uuid import UUID
 
 from adapters.memory.state import MemoryStore
 from application.ports.queries import (
+    CallerQueries,
+    CallerView,
     EventCriteria,
     EventQueries,
     EventSummary,
@@ -222,3 +224,22 @@ class MemoryUserQueries(UserQueries):
         ]
         result = keyset_page(found, lambda u: (None, u.id), page)
         return Page(items=[UserView.of(u) for u in result.items], next=result.next)
+
+
+class MemoryCallerQueries(CallerQueries):
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def caller(self, session_id: UUID) -> CallerView | None:
+        session = self._store.state.sessions.get(session_id)
+        user = None if session is None else self._store.state.users.get(session.user_id)
+        if session is None or user is None:
+            return None
+        return CallerView(
+            session_id=session.id,
+            user_id=user.id,
+            role=user.role,
+            is_active=user.is_active,
+            session_expires_at=session.expires_at,
+            session_revoked_at=session.revoked_at,
+        )

@@ -183,3 +183,23 @@ class UserQueries(Protocol):
     async def search(self, criteria: UserCriteria, page: PageRequest) -> Page[UserView]:
         """Users matching the criteria, ordered by id (creation order)."""
         ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallerView:
+    """A sign-in session with its account: what identifying a caller needs."""
+
+    session_id: UUID
+    user_id: UUID
+    role: Role
+    is_active: bool
+    session_expires_at: datetime
+    session_revoked_at: datetime | None
+
+
+class CallerQueries(Protocol):
+    """Who is behind a session, on every signed-in request: the adapter answers with
+    one indexed read of the session joined with its user, and never reads the
+    session's spent refresh-token digests (those matter to refreshing alone)."""
+
+    async def caller(self, session_id: UUID) -> CallerView | None: ...

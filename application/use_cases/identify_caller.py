@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from application.ports.security import TokenService
+from application.ports.queries import CallerQueries
+from application.ports.security import AccessClaims, TokenService
 from application.ports.system import Clock
-from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
 from domain.errors import NotAuthenticated
 
@@ -13,21 +13,28 @@ class IdentifyCaller:
     - The token must be valid and its session not revoked (logout is immediate).
     - The role comes from the stored user, not the token: a demotion or a
       deactivation takes effect on the very next request.
+    - It runs on every signed-in request: one read of the session with its
+      user, never the session's spent refresh tokens.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, tokens: TokenService, clock: Clock) -> None:
-        self._uow = uow
+    def __init__(self, callers: CallerQueries, tokens: TokenService, clock: Clock) -> None:
+        self._callers = callers
         self._tokens = tokens
         self._clock = clock
 
     async def execute(self, access_token: str) -> Principal:
-        now = self._clock.now()
-        claims = self._tokens.read_access(access_token, now)
-        async with self._uow(read_only=True) as uow:
-            session = await uow.sessions.get(claims.session_id)
-            user = await uow.users.get(claims.user_id)
-        if session is None or not session.is_usable(now) or session.user_id != claims.user_id:
+        return await self.identify(self._tokens.read_access(access_token, self._clock.now()))
+
+    async def identify(self, claims: AccessClaims) -> Principal:
+        """For callers that verified the token already (the HTTP edge does, once)."""
+        caller = await self._callers.caller(claims.session_id)
+        if (
+            caller is None
+            or caller.user_id != claims.user_id
+            or caller.session_revoked_at is not None
+            or self._clock.now() >= caller.session_expires_at
+        ):
             raise NotAuthenticated("the session has ended")
-        if user is None or not user.is_active:
+        if not caller.is_active:
             raise NotAuthenticated("the account is not active")
-        return Principal(user_id=user.id, role=user.role, session_id=session.id)
+        return Principal(user_id=caller.user_id, role=caller.role, session_id=caller.session_id)

@@ -25,6 +25,7 @@ from entrypoints.http.controllers.events import EventsController
 from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.registrations import RegistrationsController
 from entrypoints.http.controllers.users import OwnAccountController, UsersController
+from entrypoints.http.credentials import bearer_credentials
 from entrypoints.http.docs_assets import ASSETS_PATH, docs_assets_router
 from entrypoints.http.metrics import metrics
 from entrypoints.http.middleware import request_context
@@ -141,9 +142,14 @@ def create_app(container: Container | None = None) -> Litestar:
     )
     # Outside the router, not in `middleware=`: Litestar runs app middleware only for
     # matched routes, and 404s and 405s must carry the request id and headers too.
-    # Rate limits count every request (404s too), before routing, inside the request id.
+    # Rate limits count every request (404s too), before routing, inside the request id;
+    # they key signed-in callers by the credentials read once just outside them.
     app.asgi_handler = request_context(
-        rate_limits(_true_allow_header(app.asgi_handler, app), container)
+        bearer_credentials(
+            rate_limits(_true_allow_header(app.asgi_handler, app), container.limiter(), settings),
+            container.tokens(),
+            container.clock(),
+        )
     )
     return app
 

@@ -19,6 +19,7 @@ from application.principal import Principal
 from application.use_cases.identify_caller import IdentifyCaller
 from domain.errors import NotAuthenticated
 from entrypoints.container import Container
+from entrypoints.http.credentials import credentials_of
 
 
 def container_dependencies(container: Container) -> dict[str, Provide]:
@@ -46,12 +47,12 @@ def _call(provider: providers.Provider[Any]) -> Callable[[], Any]:
 async def provide_principal(
     request: Request[Any, Any, Any], identify_caller: NamedDependency[IdentifyCaller]
 ) -> Principal | None:
-    """The signed-in caller, None for anonymous ones. A malformed or invalid
-    Authorization header is a 401, never silently anonymous."""
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip() or len(token) > 4096:
-        raise NotAuthenticated("use 'Authorization: Bearer <access token>'")
-    return await identify_caller.execute(token.strip())
+    """The signed-in caller, None for anonymous ones, from the credentials the edge
+    step verified. A malformed or invalid Authorization header is a 401, never
+    silently anonymous."""
+    credentials = credentials_of(request.scope)
+    if credentials.claims is not None:
+        return await identify_caller.identify(credentials.claims)
+    if credentials.refusal is not None:
+        raise NotAuthenticated(credentials.refusal)
+    return None

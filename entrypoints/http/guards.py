@@ -1,7 +1,7 @@
 """Route guards: the early "who may call this at all" check, before any body is read.
 
-Guards only look for credentials; whether they are valid, and what the caller may
-do, is decided by the principal dependency and the use cases.
+Guards read the credentials the edge step verified (`credentials.py`); what the
+caller may do is decided by the principal dependency and the use cases.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from domain.errors import NotAuthenticated
+from entrypoints.http.credentials import MALFORMED, credentials_of
 
 
 def requires_bearer(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Signed-in routes answer 401 to anonymous callers before validating a body."""
-    if "authorization" not in connection.headers:
+    """Signed-in routes answer 401 to callers without a valid access token before
+    validating a body."""
+    credentials = credentials_of(connection.scope)
+    if not credentials.presented:
         raise NotAuthenticated("sign in to do this")
+    if credentials.claims is None:
+        raise NotAuthenticated(credentials.refusal or MALFORMED)

@@ -3,16 +3,17 @@
 Which policies a request counts against (each must allow it):
 
 - every request: `anonymous` (per client address) or, with a valid access
-  token, `user` (per user id, the token's `sub`; the signature and expiry are
-  checked with the token service, the database is not asked);
+  token, `user` (per user id, the token's `sub`, as the credentials step at
+  the edge verified it: `entrypoints/http/credentials.py`; the database is
+  not asked);
 - POST /api/v1/auth/token: also `token`, per client address;
 - POST /api/v1/auth/register: also `register`, per client address;
 - POST /api/v1/events/{id}/registrations (joining) by a signed-in caller:
   also `join`, per user.
 
 Health, metrics, the docs and the schema (`/schema...`) are never limited,
-and nothing is when `EVENTAPI_RATE_LIMITS=off`. The limiter is the
-container's (Redis, shared by every process, when configured).
+and nothing is when `EVENTAPI_RATE_LIMITS=off`. The limiter is passed in (the
+container's: Redis, shared by every process, when configured).
 
 The specific policy is counted before the general one and counting stops at
 the first refusal, so a refused request is not counted by the policies after
@@ -54,8 +55,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.ports.rate_limiter import Rate, RateDecision, RateLimiter
-from domain.errors import DomainError
-from entrypoints.container import Container
+from entrypoints.http.credentials import credentials_of
 from entrypoints.http.problems import PROBLEM_JSON, Problem
 from entrypoints.settings import Settings
 
@@ -67,7 +67,6 @@ REGISTER_PATH = f"{API}/auth/register"
 JOIN_PATH = re.compile(rf"^{API}/events/[^/]+/registrations$")
 EXEMPT_EXACT = frozenset({"/metrics", "/health", "/schema"})
 EXEMPT_PREFIXES = ("/health/", "/schema/")
-MAX_TOKEN_LENGTH = 4096
 EXPOSED = "Retry-After, RateLimit, RateLimit-Policy, X-Request-ID"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -96,9 +95,10 @@ class Policies:
         )
 
 
-def rate_limits(app: ASGIApp, container: Container) -> ASGIApp:
-    """Wrap `app` in the contract's rate limits (or return it as is when they are off)."""
-    settings: Settings = container.settings()
+def rate_limits(app: ASGIApp, limiter: RateLimiter, settings: Settings) -> ASGIApp:
+    """Wrap `app` in the contract's rate limits (or return it as is when they are off).
+
+    It runs inside the credentials step, whose verdict it reads from the scope."""
     if not settings.rate_limits:
         return app
     policies = Policies.from_settings(settings)
@@ -115,9 +115,9 @@ def rate_limits(app: ASGIApp, container: Container) -> ASGIApp:
             return
         headers = _headers(scope)
         address = client_address(scope.get("client"), headers.get("x-forwarded-for", []), proxies)
-        user = _user_id(headers.get("authorization", []), container)
+        claims = credentials_of(scope).claims
+        user = None if claims is None else str(claims.user_id)
         checks = _applicable(scope["method"], path, address, user, policies)
-        limiter: RateLimiter = container.limiter()
         decisions: list[tuple[Rate, RateDecision]] = []
         for rate, key in checks:
             try:
@@ -210,21 +210,6 @@ async def _refuse(
         ]
     await send({"type": "http.response.start", "status": 429, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-def _user_id(authorization: list[str], container: Container) -> str | None:
-    """The user id of a valid access token (signature and expiry checked), else None."""
-    if len(authorization) != 1:
-        return None
-    scheme, _, token = authorization[0].partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
-        return None
-    try:
-        claims = container.tokens().read_access(token, container.clock().now())
-    except DomainError:
-        return None
-    return str(claims.user_id)
 
 
 # -- client address ---------------------------------------------------------------------

@@ -14,7 +14,12 @@ from adapters.bcrypt_hasher import BcryptHasher
 from adapters.common_passwords import CommonPasswordSet
 from adapters.html_sanitizer import Nh3Sanitizer
 from adapters.memory.fakes import FixedClock, OpaqueTokenService
-from adapters.memory.queries import MemoryEventQueries, MemoryRegistrationQueries, MemoryUserQueries
+from adapters.memory.queries import (
+    MemoryCallerQueries,
+    MemoryEventQueries,
+    MemoryRegistrationQueries,
+    MemoryUserQueries,
+)
 from adapters.memory.rate_limiter import MemoryRateLimiter
 from adapters.memory.state import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
@@ -78,7 +83,7 @@ class World:
         self.sign_in = SignInWithPassword(uow, self.hasher, self.tokens, self.limiter, c, ids)
         self.refresh = RefreshSession(uow, self.tokens, c)
         self.revoke = RevokeToken(uow, self.tokens, c)
-        self.identify = IdentifyCaller(uow, self.tokens, c)
+        self.identify = IdentifyCaller(MemoryCallerQueries(self.store), self.tokens, c)
         self.get_user = GetUser(self.user_queries)
         self.update_own_profile = UpdateOwnProfile(uow, self.hasher, common, self.policy, c)
         self.close_own_account = CloseOwnAccount(uow, c, ids)
