@@ -27,6 +27,7 @@ from adapters.sql.user_queries import SqlUserQueries
 from adapters.system_clock import SystemClock
 from adapters.uuid7 import Uuid7Generator
 from application.delivery_policy import DeliveryPolicy
+from application.password_checks import PasswordChecks
 from application.use_cases.cancel_event import CancelEvent
 from application.use_cases.close_own_account import CloseOwnAccount
 from application.use_cases.create_event import CreateEvent
@@ -107,25 +108,22 @@ class Container(containers.DeclarativeContainer):
         min_length=settings.provided.password_min_length,
         max_length=settings.provided.password_max_length,
     )
+    #: Every password check of an account, from any route, spends its budget.
+    password_checks = providers.Singleton(
+        PasswordChecks, hasher, limiter, settings.provided.password_check_rate
+    )
 
     # -- use cases (Factory: one per call, all state lives in the adapters) ------------
     sign_up = providers.Factory(SignUp, uow, hasher, common_passwords, password_policy, clock, ids)
     sign_in = providers.Factory(
-        SignInWithPassword,
-        uow,
-        hasher,
-        tokens,
-        limiter,
-        clock,
-        ids,
-        account_rate=settings.provided.password_check_rate,
+        SignInWithPassword, uow, hasher, tokens, password_checks, clock, ids
     )
     refresh_session = providers.Factory(RefreshSession, uow, tokens, clock)
     revoke_token = providers.Factory(RevokeToken, uow, tokens, clock)
     identify_caller = providers.Factory(IdentifyCaller, caller_queries, tokens, clock)
     get_user = providers.Factory(GetUser, user_queries)
     update_own_profile = providers.Factory(
-        UpdateOwnProfile, uow, hasher, common_passwords, password_policy, clock
+        UpdateOwnProfile, uow, hasher, common_passwords, password_policy, clock, password_checks
     )
     close_own_account = providers.Factory(CloseOwnAccount, uow, clock, ids)
     list_users = providers.Factory(ListUsers, user_queries)

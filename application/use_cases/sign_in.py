@@ -2,16 +2,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.ports.rate_limiter import Rate, RateLimiter
+from application.password_checks import PasswordChecks
 from application.ports.security import PasswordHasher, TokenService
 from application.ports.system import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.sessions import TokenPair, start_session
-from domain.errors import InvalidCredentials, InvalidValue, TooManyAttempts
+from domain.errors import InvalidCredentials, InvalidValue
 from domain.values import EmailAddress
-
-#: At most 10 password checks per account per 15 minutes (the API contract's default).
-DEFAULT_ACCOUNT_RATE = Rate("password-checks", 10, 15 * 60)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,7 +23,9 @@ class SignInWithPassword:
     - Unknown email, wrong password and inactive account give the same error,
       and an unknown email costs a full password check too (no enumeration).
     - Each account gets a limited number of password checks per window,
-      wherever the attempts come from.
+      wherever the attempts come from (`PasswordChecks`).
+    - bcrypt runs outside any transaction; the stored hash is re-checked under
+      the lock before the session starts.
     """
 
     def __init__(
@@ -34,35 +33,29 @@ class SignInWithPassword:
         uow: UnitOfWorkFactory,
         hasher: PasswordHasher,
         tokens: TokenService,
-        limiter: RateLimiter,
+        passwords: PasswordChecks,
         clock: Clock,
         ids: IdGenerator,
-        account_rate: Rate | None = DEFAULT_ACCOUNT_RATE,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._tokens = tokens
-        self._limiter = limiter
+        self._passwords = passwords
         self._clock = clock
         self._ids = ids
-        self._account_rate = account_rate
 
     async def execute(self, command: SignInCommand) -> TokenPair:
         try:
             email = EmailAddress(command.email)
         except InvalidValue:
             email = None
-        if email is not None and self._account_rate is not None:
-            decision = await self._limiter.hit(f"account:{email}", self._account_rate)
-            if not decision.allowed:
-                raise TooManyAttempts(decision.retry_after)
         user = None
         if email is not None:
             async with self._uow(read_only=True) as uow:
                 user = await uow.users.get_by_email(email)
         # Verify outside any transaction: bcrypt is slow on purpose.
-        valid = await self._hasher.verify(
-            command.password, user.password_hash if user is not None else None
+        valid = await self._passwords.verify(
+            email, command.password, user.password_hash if user is not None else None
         )
         if user is None or not valid or not user.is_active:
             raise InvalidCredentials("the email or password is wrong")

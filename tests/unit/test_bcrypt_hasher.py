@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from adapters.bcrypt_hasher import BcryptHasher
+from application.password_checks import PasswordChecks
 from application.use_cases.sign_in import SignInCommand, SignInWithPassword
 from domain.users import Role
 from tests.unit.world import PASSWORD, World
@@ -41,9 +42,8 @@ async def test_sign_in_stores_a_fresh_hash_after_a_key_rotation(world: World) ->
     user = world.store.state.users[actor.user_id]
     old_hash = user.password_hash
     rotated = BcryptHasher(b"r" * 32, rounds=4, previous_peppers=[b"p" * 32])
-    sign_in = SignInWithPassword(
-        world.uow, rotated, world.tokens, world.limiter, world.clock, world.ids
-    )
+    checks = PasswordChecks(rotated, world.limiter)
+    sign_in = SignInWithPassword(world.uow, rotated, world.tokens, checks, world.clock, world.ids)
 
     await sign_in.execute(SignInCommand(email=str(user.email), password=PASSWORD))
 

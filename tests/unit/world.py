@@ -25,6 +25,7 @@ from adapters.memory.state import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from adapters.uuid7 import Uuid7Generator
 from application.event_input import LocationInput, WindowInput
+from application.password_checks import PasswordChecks
 from application.ports.notifications import Notification
 from application.ports.queries import EventView, PageRequest, UserView
 from application.principal import Principal
@@ -79,13 +80,16 @@ class World:
         self.registration_queries = MemoryRegistrationQueries(self.store)
         self.user_queries = MemoryUserQueries(self.store)
         c, ids = self.clock, self.ids
+        self.passwords = PasswordChecks(self.hasher, self.limiter)
         self.sign_up = SignUp(uow, self.hasher, common, self.policy, c, ids)
-        self.sign_in = SignInWithPassword(uow, self.hasher, self.tokens, self.limiter, c, ids)
+        self.sign_in = SignInWithPassword(uow, self.hasher, self.tokens, self.passwords, c, ids)
         self.refresh = RefreshSession(uow, self.tokens, c)
         self.revoke = RevokeToken(uow, self.tokens, c)
         self.identify = IdentifyCaller(MemoryCallerQueries(self.store), self.tokens, c)
         self.get_user = GetUser(self.user_queries)
-        self.update_own_profile = UpdateOwnProfile(uow, self.hasher, common, self.policy, c)
+        self.update_own_profile = UpdateOwnProfile(
+            uow, self.hasher, common, self.policy, c, self.passwords
+        )
         self.close_own_account = CloseOwnAccount(uow, c, ids)
         self.list_users = ListUsers(self.user_queries)
         self.create_user = CreateUser(self.sign_up)
