@@ -13,16 +13,27 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.memory.queries import MemoryEventQueries, MemoryRegistrationQueries, MemoryUserQueries
+from adapters.memory.queries import (
+    MemoryCallerQueries,
+    MemoryEventQueries,
+    MemoryRegistrationQueries,
+    MemoryUserQueries,
+)
 from adapters.memory.state import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
+from adapters.sql.caller_queries import SqlCallerQueries
 from adapters.sql.event_queries import SqlEventQueries
 from adapters.sql.registration_queries import SqlRegistrationQueries
 from adapters.sql.tables import outbox as outbox_table
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.user_queries import SqlUserQueries
 from application.ports.notifications import Notification, NotificationKind
-from application.ports.queries import EventQueries, RegistrationQueries, UserQueries
+from application.ports.queries import (
+    CallerQueries,
+    EventQueries,
+    RegistrationQueries,
+    UserQueries,
+)
 from application.ports.unit_of_work import UnitOfWorkFactory
 
 
@@ -35,6 +46,7 @@ class Backend:
     users: UserQueries
     #: Everything the outbox holds, oldest first (test-only read access).
     outbox: Callable[[], Awaitable[list[Notification]]]
+    callers: CallerQueries
 
 
 def memory_backend() -> Backend:
@@ -50,6 +62,7 @@ def memory_backend() -> Backend:
         registrations=MemoryRegistrationQueries(store),
         users=MemoryUserQueries(store),
         outbox=outbox,
+        callers=MemoryCallerQueries(store),
     )
 
 
@@ -77,4 +90,5 @@ def sql_backend(name: str, engine: AsyncEngine) -> Backend:
         registrations=SqlRegistrationQueries(engine),
         users=SqlUserQueries(engine),
         outbox=outbox,
+        callers=SqlCallerQueries(engine),
     )
