@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -222,13 +224,42 @@ async def _decode_strictly(request: Request[Any, Any, Any], shape: Any) -> None:
     """Litestar converts bodies leniently (msgspec `strict=False`, which query strings
     need): `"is_active": 0` became False and `"capacity": "10"` became 10, where the
     schema and the contract say 400. The body is checked against its shape strictly
-    first; Litestar's own decoding then sees only bodies that pass."""
+    first; Litestar's own decoding then sees only bodies that pass. Invalid UTF-8 and
+    a key given twice (msgspec keeps the last value silently) are 400s too."""
+    body = await request.body()
     try:
-        msgspec.json.decode(await request.body(), type=shape, strict=True)
+        msgspec.json.decode(body, type=shape, strict=True)
     except msgspec.ValidationError as exc:
         raise ValidationException(extra=[{"key": "body", "message": str(exc)}]) from None
+    except UnicodeDecodeError:
+        raise ValidationException(extra=[{"key": "body", "message": NOT_UTF8}]) from None
     except (msgspec.DecodeError, RecursionError):
         return  # not JSON at all: Litestar's own decoding reports it as before
+    _refuse_repeated_keys(body)
+
+
+NOT_UTF8 = "is not valid UTF-8"
+#: An object key in raw JSON. A key can only spell a known field differently with a
+#: `\\u` escape, so a body without one whose keys all differ has no repeated key.
+_KEY = re.compile(rb'"([A-Za-z0-9_]+)"\s*:')
+
+
+def _refuse_repeated_keys(body: bytes) -> None:
+    """The fast path is one scan of the raw body; only a body where some key appears
+    twice (in any object) or an escape could hide one is parsed again, pairwise."""
+    keys = _KEY.findall(body)
+    if len(keys) == len(set(keys)) and b"\\u" not in body:
+        return
+    json.loads(body, object_pairs_hook=_unique_pairs)
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValidationException(extra=[{"key": key, "message": "is given more than once"}])
+        seen.add(key)
+    return dict(pairs)
 
 
 async def _refuse_unread_body(request: Request[Any, Any, Any]) -> None:
@@ -241,7 +272,7 @@ async def _refuse_unread_body(request: Request[Any, Any, Any]) -> None:
         return
     try:
         sent = msgspec.json.decode(body)
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         sent = None
     if sent == {}:
         return
