@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
+from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
@@ -71,6 +72,7 @@ def create_app(container: Container | None = None) -> Litestar:
 
     dependencies = container_dependencies(container)
     dependencies["engine"] = _provide_engine(container)
+    dependencies["public_url"] = Provide(lambda: settings.public_url, sync_to_thread=False)
     metrics_routes, metrics_middleware = metrics(settings.metrics)
     app = Litestar(
         route_handlers=[

@@ -293,16 +293,16 @@ class EventsController(Controller):
     )
     async def calendar(
         self,
-        request: Request[Any, Any, Any],
         event_id: FromPath[UUID],
         principal: Principal_,
         get_event: NamedDependency[GetEvent],
         clock: NamedDependency[SkipValidation[Clock]],  # a Protocol: nothing to validate
+        public_url: NamedDependency[str],
     ) -> Response[bytes]:
         view: EventView = await get_event.execute(
             GetEventCommand(actor=principal, event_id=event_id)
         )
-        url = str(request.url.with_replacements(path=f"/api/v1/events/{view.id}", query=""))
+        url = f"{public_url}/api/v1/events/{view.id}"  # never from the request's Host
         body = event_calendar(view, url=url, now=clock.now())
         return Response(
             body,
