@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Any
@@ -147,9 +147,31 @@ def create_app(container: Container | None = None) -> Litestar:
     # matched routes, and 404s and 405s must carry the request id and headers too.
     # Rate limits count every request (404s too), before routing, inside the request id.
     app.asgi_handler = request_context(
-        rate_limits(_true_allow_header(app.asgi_handler, app), container)
+        rate_limits(_true_allow_header(_head_as_get(app.asgi_handler), app), container)
     )
     return app
+
+
+def _head_as_get(handler: ASGIApp) -> ASGIApp:
+    """HEAD on every route that has a GET (RFC 9110 9.3.2): the GET's status and
+    headers, `Content-Length` included, without the body. One place instead of a
+    HEAD handler per route; a route without GET answers HEAD as it answers GET."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "HEAD":
+            await handler(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await handler({**scope, "method": "GET"}, receive, without_body)
+
+    return serve
 
 
 def _true_allow_header(handler: ASGIApp, app: Litestar) -> ASGIApp:
@@ -161,7 +183,7 @@ def _true_allow_header(handler: ASGIApp, app: Litestar) -> ASGIApp:
     The right list is known once the app is built; it replaces the stale one.
     """
     allowed = {
-        route.path_format: ", ".join(sorted(route.methods)).encode()
+        route.path_format: ", ".join(sorted(_with_head(route.methods))).encode()
         for route in app.routes
         if isinstance(route, HTTPRoute)
     }
@@ -185,6 +207,12 @@ def _true_allow_header(handler: ASGIApp, app: Litestar) -> ASGIApp:
         await handler(scope, receive, send_with_allow)
 
     return correct
+
+
+def _with_head(methods: Iterable[str]) -> set[str]:
+    """A route's methods, with the HEAD that `_head_as_get` serves wherever GET is."""
+    names = set(methods)
+    return names | {"HEAD"} if "GET" in names else names
 
 
 def _provide_engine(container: Container) -> Any:
