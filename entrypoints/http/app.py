@@ -73,7 +73,7 @@ def create_app(container: Container | None = None) -> Litestar:
     dependencies = container_dependencies(container)
     dependencies["engine"] = _provide_engine(container)
     dependencies["public_url"] = Provide(lambda: settings.public_url, sync_to_thread=False)
-    metrics_routes, metrics_middleware = metrics(settings.metrics)
+    metrics_routes, metrics_middleware = metrics(settings.metrics, settings.metrics_token)
     app = Litestar(
         route_handlers=[
             AuthController,
