@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from importlib import resources
 
 from application.ports.security import CommonPasswords
 
 
+def _normalised(password: str) -> str:
+    """What makes no difference to a guesser: case, compatibility forms (fullwidth
+    letters) and whitespace around or doubled between the words."""
+    return " ".join(unicodedata.normalize("NFKC", password).split()).casefold()
+
+
 class CommonPasswordSet(CommonPasswords):
-    """Compared case-insensitively: "Password1234" is as guessable as "password1234"."""
+    """Compared in a normalised form: " Password1234" is as guessable as "password1234"."""
 
     def __init__(self, passwords: Iterable[str]) -> None:
-        self._passwords = frozenset(p.strip().casefold() for p in passwords if p.strip())
+        self._passwords = frozenset(filter(None, map(_normalised, passwords)))
 
     def __contains__(self, password: object) -> bool:
-        return isinstance(password, str) and password.casefold() in self._passwords
+        return isinstance(password, str) and _normalised(password) in self._passwords
 
     def __len__(self) -> int:
         return len(self._passwords)

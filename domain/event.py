@@ -37,10 +37,10 @@ from domain.errors import (
 from domain.registration import Registration, RegistrationStatus
 from domain.values import Capacity, Location, TimeWindow, plain_text
 
-#: What a client may send; sanitizing may lengthen it (`&` -> `&amp;`), so the stored
-#: form gets room for the worst-case escaping of every character.
+#: What a client may send, and what is stored and returned: sanitizing may lengthen
+#: a description (`&` -> `&amp;`), and the safe form must fit the same limit.
 MAX_DESCRIPTION = 10_000
-MAX_STORED_DESCRIPTION = 6 * MAX_DESCRIPTION
+MAX_STORED_DESCRIPTION = MAX_DESCRIPTION
 
 
 class EventStatus(StrEnum):
@@ -53,15 +53,22 @@ def event_title(value: str) -> str:
     return plain_text("title", value, min_length=1, max_length=200)
 
 
-def event_description(value: str, *, limit: int = MAX_STORED_DESCRIPTION) -> str:
-    if len(value) > limit:
-        raise InvalidValue("description", f"must be at most {limit} characters")
+def event_description(value: str) -> str:
+    """The stored (sanitized) form, which is what every response returns."""
+    if len(value) > MAX_STORED_DESCRIPTION:
+        raise InvalidValue(
+            "description",
+            f"must be at most {MAX_STORED_DESCRIPTION} characters once made safe"
+            " (`&` counts as `&amp;`)",
+        )
     return value
 
 
 def description_input(value: str) -> str:
     """The limit on what a client sends, checked before sanitizing."""
-    return event_description(value, limit=MAX_DESCRIPTION)
+    if len(value) > MAX_DESCRIPTION:
+        raise InvalidValue("description", f"must be at most {MAX_DESCRIPTION} characters")
+    return value
 
 
 @dataclass(kw_only=True, slots=True)

@@ -6,13 +6,27 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from domain.errors import InvalidValue
 
 MAX_CAPACITY = 100_000
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: A plain RFC 5322 addr-spec, ASCII only: a dot-atom local part (no quoted strings,
+#: no comments) and a host name of letter-digit-hyphen labels, without a trailing dot.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_TOP_LABEL = r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_EMAIL = re.compile(rf"(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?:{_LABEL}\.)+{_TOP_LABEL}")
+#: Event times: years 1970 to 2200 wherever the event is. A day's margin at each end
+#: covers every zone's offset, so each of them shows a date inside those years (and
+#: every date computation on them stays far from `datetime`'s limits).
+FIRST_YEAR = 1970
+LAST_YEAR = 2200
+EARLIEST_MOMENT = datetime(FIRST_YEAR, 1, 2, tzinfo=UTC)
+LATEST_MOMENT = datetime(LAST_YEAR, 12, 30, tzinfo=UTC)
 #: zoneinfo also lists the host's own "localtime" (and "posixrules"): not IANA names.
 _TIMEZONES = frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
 #: Format characters that belong in real text: zero-width (non-)joiners (emoji
@@ -41,23 +55,60 @@ def is_printable(text: str) -> bool:
 def require_utc(field: str, moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidValue(field, "must carry a time zone offset")
-    return moment.astimezone(ZoneInfo("UTC"))
+    try:
+        return moment.astimezone(ZoneInfo("UTC"))
+    except OverflowError:  # e.g. 0001-01-01T00:00+14:00, before the first datetime
+        raise InvalidValue(field, _OUTSIDE_YEARS) from None
+
+
+_OUTSIDE_YEARS = f"must be in the years {FIRST_YEAR} to {LAST_YEAR}"
+
+
+def require_event_time(field: str, moment: datetime) -> datetime:
+    """A UTC instant within the years events may happen in (see `EARLIEST_MOMENT`)."""
+    utc = require_utc(field, moment)
+    if not EARLIEST_MOMENT <= utc <= LATEST_MOMENT:
+        raise InvalidValue(field, _OUTSIDE_YEARS)
+    return utc
 
 
 @dataclass(frozen=True, slots=True)
 class EmailAddress:
-    """An email address, compared case-insensitively (stored lower-cased)."""
+    """An email address, compared case-insensitively (stored lower-cased).
+
+    Only a plain addr-spec that the mail library reads back unchanged: no comments
+    (`victim@example.org(1)` is victim@example.org to every mail server, so it would
+    be a second account receiving the victim's mail), no quoted local parts, no group
+    syntax, no trailing dot. ASCII only: fullwidth look-alikes and raw IDN domains
+    are refused, not converted. The standard library only knows IDNA 2003, which maps
+    some names (`faß.de` to `fass.de`) to another domain than IDNA 2008 does, i.e.
+    possibly someone else's; a client that means an IDN domain sends its `xn--` form.
+    """
 
     value: str
 
     def __post_init__(self) -> None:
         normalized = self.value.strip().lower()
-        if len(normalized) > 254 or not _EMAIL.match(normalized) or not is_printable(normalized):
+        if not (
+            self.value.isascii()  # before lower(): "\u212a" (Kelvin) lower-cases to "k"
+            and len(normalized) <= 254
+            and (plain := _EMAIL.fullmatch(normalized)) is not None
+            and len(plain["local"]) <= 64
+            and _reproduced(normalized)
+        ):
             raise InvalidValue("email", "is not a valid email address")
         object.__setattr__(self, "value", normalized)
 
     def __str__(self) -> str:
         return self.value
+
+
+def _reproduced(addr_spec: str) -> bool:
+    """The mail library parses the address back to exactly the same text."""
+    try:
+        return Address(addr_spec=addr_spec).addr_spec == addr_spec
+    except (ValueError, IndexError, HeaderParseError):
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +176,8 @@ class TimeWindow:
     timezone: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "starts_at", require_utc("starts_at", self.starts_at))
-        object.__setattr__(self, "ends_at", require_utc("ends_at", self.ends_at))
+        object.__setattr__(self, "starts_at", require_event_time("starts_at", self.starts_at))
+        object.__setattr__(self, "ends_at", require_event_time("ends_at", self.ends_at))
         if self.timezone not in _TIMEZONES:
             raise InvalidValue("timezone", "is not a known IANA time zone")
         try:
@@ -150,6 +201,10 @@ class PasswordPolicy:
     max_length: int = 128
 
     def check(self, password: str, *, is_common: bool) -> None:
+        """`is_common` is the common-list verdict; the list compares a normalised
+        form (surrounding space, case and width do not make a password new)."""
+        if any(unicodedata.category(ch) == "Cc" for ch in password):
+            raise InvalidValue("password", "must not contain control characters")
         if not self.min_length <= len(password) <= self.max_length:
             raise InvalidValue(
                 "password", f"must be {self.min_length} to {self.max_length} characters"

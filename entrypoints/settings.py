@@ -69,6 +69,8 @@ class Settings:
     bcrypt_rounds: int = 12
     access_token_minutes: int = 15
     metrics: bool = True
+    #: When set, GET /metrics asks for `Authorization: Bearer <this>`.
+    metrics_token: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     mail_from: str = "eventapi <noreply@eventapi.invalid>"
     #: off, nominatim or google (see docs/notifications.md).
@@ -190,7 +192,8 @@ class Settings:
             password_max_length=read.number("PASSWORD_MAX_LENGTH", 128, low=12, high=1024),
             bcrypt_rounds=read.number("BCRYPT_ROUNDS", 12, low=4, high=16),
             access_token_minutes=read.number("ACCESS_TOKEN_MINUTES", 15, low=1, high=60),
-            metrics=read.flag("METRICS", default=True),
+            metrics=read.flag("METRICS", default=environment != "production"),
+            metrics_token=read.text("METRICS_TOKEN") or None,
             public_url=read.text("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             mail_from=read.text("MAIL_FROM", "eventapi <noreply@eventapi.invalid>"),
             geocoder=geocoding[0],

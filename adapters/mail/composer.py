@@ -9,6 +9,7 @@ description is reduced to text, never passed on as markup.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -88,7 +89,7 @@ class MailComposer:
         message = EmailMessage(policy=SMTP)
         message["Subject"] = subject
         message["From"] = self.sender
-        message["To"] = Address(recipient.full_name, addr_spec=recipient.email)
+        message["To"] = recipient_address(recipient)
         message["Date"] = format_datetime(now)
         message["Message-ID"] = message_id
         message["Auto-Submitted"] = "auto-generated"
@@ -178,6 +179,23 @@ class MailComposer:
             "status": event.status.value,
             "url": self.event_url(event.id),
         }
+
+
+def recipient_address(recipient: Recipient) -> Address:
+    """The `To:` mailbox: the account's address, with its name as a plain phrase.
+
+    Python's header folder drops the quotes around a display name it has to fold
+    (CPython 3.11), so a long name such as `Events Team <events@example.org>, Security
+    Desk <attacker@evil.example>, and` became three recipients. A name without the
+    characters that need quoting (RFC 5322 specials and line breaks), and without
+    `=?` (a client would decode `=?utf-8?q?a=40b=2C?=` as `a@b,`), stays one phrase
+    however it is folded; the library RFC 2047-encodes what is not ASCII.
+    """
+    phrase = " ".join(_SPECIALS.sub(" ", recipient.full_name).split())
+    return Address(phrase, addr_spec=recipient.email)
+
+
+_SPECIALS = re.compile(r'[()<>\[\].:;@\\,"\x00-\x1f\x7f-\x9f]|=\?')
 
 
 def when(starts_at: datetime, ends_at: datetime, timezone: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+import re
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
+from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
@@ -70,7 +73,8 @@ def create_app(container: Container | None = None) -> Litestar:
 
     dependencies = container_dependencies(container)
     dependencies["engine"] = _provide_engine(container)
-    metrics_routes, metrics_middleware = metrics(settings.metrics)
+    dependencies["public_url"] = Provide(lambda: settings.public_url, sync_to_thread=False)
+    metrics_routes, metrics_middleware = metrics(settings.metrics, settings.metrics_token)
     app = Litestar(
         route_handlers=[
             AuthController,
@@ -146,12 +150,38 @@ def create_app(container: Container | None = None) -> Litestar:
     # they key signed-in callers by the credentials read once just outside them.
     app.asgi_handler = request_context(
         bearer_credentials(
-            rate_limits(_true_allow_header(app.asgi_handler, app), container.limiter(), settings),
+            rate_limits(
+                _true_allow_header(_head_as_get(app.asgi_handler), app),
+                container.limiter(),
+                settings,
+            ),
             container.tokens(),
             container.clock(),
         )
     )
     return app
+
+
+def _head_as_get(handler: ASGIApp) -> ASGIApp:
+    """HEAD on every route that has a GET (RFC 9110 9.3.2): the GET's status and
+    headers, `Content-Length` included, without the body. One place instead of a
+    HEAD handler per route; a route without GET answers HEAD as it answers GET."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "HEAD":
+            await handler(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await handler({**scope, "method": "GET"}, receive, without_body)
+
+    return serve
 
 
 def _true_allow_header(handler: ASGIApp, app: Litestar) -> ASGIApp:
@@ -163,7 +193,7 @@ def _true_allow_header(handler: ASGIApp, app: Litestar) -> ASGIApp:
     The right list is known once the app is built; it replaces the stale one.
     """
     allowed = {
-        route.path_format: ", ".join(sorted(route.methods)).encode()
+        route.path_format: ", ".join(sorted(_with_head(route.methods))).encode()
         for route in app.routes
         if isinstance(route, HTTPRoute)
     }
@@ -187,6 +217,12 @@ def _true_allow_header(handler: ASGIApp, app: Litestar) -> ASGIApp:
         await handler(scope, receive, send_with_allow)
 
     return correct
+
+
+def _with_head(methods: Iterable[str]) -> set[str]:
+    """A route's methods, with the HEAD that `_head_as_get` serves wherever GET is."""
+    names = set(methods)
+    return names | {"HEAD"} if "GET" in names else names
 
 
 def _provide_engine(container: Container) -> Any:
@@ -228,13 +264,42 @@ async def _decode_strictly(request: Request[Any, Any, Any], shape: Any) -> None:
     """Litestar converts bodies leniently (msgspec `strict=False`, which query strings
     need): `"is_active": 0` became False and `"capacity": "10"` became 10, where the
     schema and the contract say 400. The body is checked against its shape strictly
-    first; Litestar's own decoding then sees only bodies that pass."""
+    first; Litestar's own decoding then sees only bodies that pass. Invalid UTF-8 and
+    a key given twice (msgspec keeps the last value silently) are 400s too."""
+    body = await request.body()
     try:
-        msgspec.json.decode(await request.body(), type=shape, strict=True)
+        msgspec.json.decode(body, type=shape, strict=True)
     except msgspec.ValidationError as exc:
         raise ValidationException(extra=[{"key": "body", "message": str(exc)}]) from None
+    except UnicodeDecodeError:
+        raise ValidationException(extra=[{"key": "body", "message": NOT_UTF8}]) from None
     except (msgspec.DecodeError, RecursionError):
         return  # not JSON at all: Litestar's own decoding reports it as before
+    _refuse_repeated_keys(body)
+
+
+NOT_UTF8 = "is not valid UTF-8"
+#: An object key in raw JSON. A key can only spell a known field differently with a
+#: `\\u` escape, so a body without one whose keys all differ has no repeated key.
+_KEY = re.compile(rb'"([A-Za-z0-9_]+)"\s*:')
+
+
+def _refuse_repeated_keys(body: bytes) -> None:
+    """The fast path is one scan of the raw body; only a body where some key appears
+    twice (in any object) or an escape could hide one is parsed again, pairwise."""
+    keys = _KEY.findall(body)
+    if len(keys) == len(set(keys)) and b"\\u" not in body:
+        return
+    json.loads(body, object_pairs_hook=_unique_pairs)
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValidationException(extra=[{"key": key, "message": "is given more than once"}])
+        seen.add(key)
+    return dict(pairs)
 
 
 async def _refuse_unread_body(request: Request[Any, Any, Any]) -> None:
@@ -247,7 +312,7 @@ async def _refuse_unread_body(request: Request[Any, Any, Any]) -> None:
         return
     try:
         sent = msgspec.json.decode(body)
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         sent = None
     if sent == {}:
         return

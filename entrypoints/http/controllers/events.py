@@ -25,7 +25,7 @@ from application.use_cases.search_events import SearchEvents, SearchEventsComman
 from application.use_cases.update_event import UpdateEvent, UpdateEventCommand
 from domain.errors import InvalidValue, PreconditionFailed
 from domain.event import EventStatus
-from domain.values import Coordinates
+from domain.values import FIRST_YEAR, LAST_YEAR, Coordinates
 from entrypoints.http.cursors import CursorCodec
 from entrypoints.http.guards import requires_bearer
 from entrypoints.http.openapi import BEARER, OPTIONAL_BEARER, responses
@@ -66,12 +66,15 @@ def _moment(raw: str | None, field: str, *, end_of_day: bool) -> datetime | None
     try:
         if len(raw) == 10:
             day = date.fromisoformat(raw)
-            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
-        moment = datetime.fromisoformat(raw)
+            moment = datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(raw)
     except ValueError:
         raise InvalidValue(field, "must be a date or an RFC 3339 date-time") from None
     if moment.tzinfo is None:
         raise InvalidValue(field, "a date-time needs a UTC offset, e.g. Z or +02:00")
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:  # events never are; and no OverflowError
+        raise InvalidValue(field, f"must be in the years {FIRST_YEAR} to {LAST_YEAR}")
     return moment
 
 
@@ -290,16 +293,16 @@ class EventsController(Controller):
     )
     async def calendar(
         self,
-        request: Request[Any, Any, Any],
         event_id: FromPath[UUID],
         principal: Principal_,
         get_event: NamedDependency[GetEvent],
         clock: NamedDependency[SkipValidation[Clock]],  # a Protocol: nothing to validate
+        public_url: NamedDependency[str],
     ) -> Response[bytes]:
         view: EventView = await get_event.execute(
             GetEventCommand(actor=principal, event_id=event_id)
         )
-        url = str(request.url.with_replacements(path=f"/api/v1/events/{view.id}", query=""))
+        url = f"{public_url}/api/v1/events/{view.id}"  # never from the request's Host
         body = event_calendar(view, url=url, now=clock.now())
         return Response(
             body,
