@@ -31,6 +31,9 @@ class MemoryUserRepository(UserRepository):
     async def get_for_update(self, user_id: UUID) -> User | None:
         return await self.get(user_id)  # the unit of work already holds the store's lock
 
+    async def get_for_share(self, user_id: UUID) -> User | None:
+        return await self.get(user_id)
+
     async def get_by_email(self, email: EmailAddress) -> User | None:
         found = [u for u in self._state.users.values() if u.email == email]
         return clone(found[0]) if found else None

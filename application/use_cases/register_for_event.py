@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from application.accounts import hold_active_account
 from application.authorization import require_signed_in, visible_event
 from application.notifications import queue_notifications
 from application.ports.queries import RegistrationView
@@ -26,6 +27,8 @@ class RegisterForEvent:
       the user at the end of it; a full event without one refuses (EventFull).
     - One registration per user and event (AlreadyRegistered).
     - The event row is locked while deciding, so concurrent joins never overbook.
+    - The account and session must still be active when the seat is taken; the
+      account stays so until the join commits (a closure waits, then releases it).
     """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
@@ -35,7 +38,9 @@ class RegisterForEvent:
 
     async def execute(self, command: RegisterForEventCommand) -> RegistrationView:
         actor = require_signed_in(command.actor)
+        now = self._clock.now()
         async with self._uow() as uow:
+            await hold_active_account(uow, actor, now)
             event = visible_event(
                 actor, await uow.events.get_for_update(command.event_id), command.event_id
             )
@@ -43,7 +48,7 @@ class RegisterForEvent:
                 registration_id=self._ids.new_id(),
                 user_id=actor.user_id,
                 existing=await uow.registrations.find(event.id, actor.user_id),
-                now=self._clock.now(),
+                now=now,
             )
             await uow.registrations.add(registration)
             await uow.events.save(event)

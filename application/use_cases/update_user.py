@@ -50,8 +50,9 @@ class UpdateUser:
                 user.change_role(command.role, active_admins=admins, now=now)
             if command.is_active is True and not user.is_active:
                 user.activate(now)
-            await uow.users.save(user)
             if command.is_active is False and user.is_active:
-                await close_account(uow, user, now=now, ids=self._ids)
+                await close_account(uow, user, now=now, ids=self._ids)  # saves the user
+            else:
+                await uow.users.save(user)
             await uow.commit()
         return UserView.of(user)
