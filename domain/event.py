@@ -41,6 +41,8 @@ from domain.values import Capacity, Location, TimeWindow, plain_text
 #: form gets room for the worst-case escaping of every character.
 MAX_DESCRIPTION = 10_000
 MAX_STORED_DESCRIPTION = 6 * MAX_DESCRIPTION
+MAX_TITLE = 200
+MAX_CANCEL_REASON = 1000
 
 
 class EventStatus(StrEnum):
@@ -50,7 +52,7 @@ class EventStatus(StrEnum):
 
 
 def event_title(value: str) -> str:
-    return plain_text("title", value, min_length=1, max_length=200)
+    return plain_text("title", value, min_length=1, max_length=MAX_TITLE)
 
 
 def event_description(value: str, *, limit: int = MAX_STORED_DESCRIPTION) -> str:
@@ -127,6 +129,24 @@ class Event:
     def available_seats(self) -> int:
         return self.capacity.value - self.attendee_count
 
+    def waitlist_needed_to_release(self, registration: Registration) -> int:
+        """How much of the waitlist's head `release` must be handed: the first
+        person waiting, when the registration frees a seat."""
+        frees_a_seat = registration.status is RegistrationStatus.CONFIRMED
+        return 1 if frees_a_seat and self.waitlist_count else 0
+
+    def waitlist_needed_to_resize(self, capacity: Capacity) -> int:
+        """How much of the waitlist's head `change_capacity` must be handed: one
+        person per seat gained, as far as the waitlist reaches."""
+        return max(0, min(capacity.value - self.attendee_count, self.waitlist_count))
+
+    def position_of_newcomer(self, registration: Registration) -> int | None:
+        """The waitlist position of a registration `register` has just made (its
+        ticket is the highest, so its holder is last in line); None for a seat."""
+        if registration.status is not RegistrationStatus.WAITLISTED:
+            return None
+        return self.waitlist_count
+
     def pull_recorded(self) -> list[DomainEvent]:
         recorded, self.recorded = self.recorded, []
         return recorded
@@ -148,7 +168,7 @@ class Event:
         """Final. Every registration is released (the caller marks them cancelled)."""
         if self.status is not EventStatus.PUBLISHED:
             raise InvalidTransition(self.status.value, EventStatus.CANCELLED.value)
-        cleaned = plain_text("reason", reason, min_length=0, max_length=1000)
+        cleaned = plain_text("reason", reason, min_length=0, max_length=MAX_CANCEL_REASON)
         self.status = EventStatus.CANCELLED
         self.cancel_reason = cleaned
         self.attendee_count = 0
@@ -208,8 +228,8 @@ class Event:
         self._ensure_not_cancelled()
         if capacity.value < self.attendee_count:
             raise CapacityBelowAttendees(capacity.value, self.attendee_count)
-        free = min(capacity.value - self.attendee_count, self.waitlist_count)
-        head = self._head(waitlist_head, free)  # checked before anything changes
+        # checked before anything changes
+        head = self._head(waitlist_head, self.waitlist_needed_to_resize(capacity))
         self.capacity = capacity
         self._touch(now)
         return [self._promote(reg, now) for reg in head]
@@ -276,9 +296,8 @@ class Event:
             raise NotRegistered(self.id, registration.user_id)
         if self.window.has_ended(now):
             raise EventNotJoinable("the event has already ended")
-        frees_a_seat = registration.status is RegistrationStatus.CONFIRMED
-        head = self._head(waitlist_head, 1) if frees_a_seat and self.waitlist_count else []
-        if frees_a_seat:
+        head = self._head(waitlist_head, self.waitlist_needed_to_release(registration))
+        if registration.status is RegistrationStatus.CONFIRMED:
             self.attendee_count -= 1
         else:
             self.waitlist_count -= 1

@@ -12,6 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from domain.errors import InvalidValue
 
 MAX_CAPACITY = 100_000
+MAX_LATITUDE = 90
+MAX_LONGITUDE = 180
+#: The longest each part of an address may be.
+LOCATION_LIMITS = {"venue": 200, "address": 500, "city": 100, "country": 100}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: zoneinfo also lists the host's own "localtime" (and "posixrules"): not IANA names.
 _TIMEZONES = frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
@@ -75,10 +79,10 @@ class Coordinates:
     longitude: float
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.latitude) and -90 <= self.latitude <= 90):
-            raise InvalidValue("location.latitude", "must be between -90 and 90")
-        if not (math.isfinite(self.longitude) and -180 <= self.longitude <= 180):
-            raise InvalidValue("location.longitude", "must be between -180 and 180")
+        for name, limit in (("latitude", MAX_LATITUDE), ("longitude", MAX_LONGITUDE)):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and -limit <= value <= limit):
+                raise InvalidValue(f"location.{name}", f"must be between -{limit} and {limit}")
 
     def distance_km(self, other: Coordinates) -> float:
         """Great-circle distance (haversine, mean Earth radius)."""
@@ -98,7 +102,7 @@ class Location:
     coordinates: Coordinates | None = None
 
     def __post_init__(self) -> None:
-        for name, limit in (("venue", 200), ("address", 500), ("city", 100), ("country", 100)):
+        for name, limit in LOCATION_LIMITS.items():
             value = getattr(self, name)
             text = plain_text(f"location.{name}", value, min_length=0, max_length=limit)
             object.__setattr__(self, name, text)

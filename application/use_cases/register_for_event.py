@@ -10,7 +10,6 @@ from application.ports.queries import RegistrationView
 from application.ports.system import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
-from domain.registration import RegistrationStatus
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,13 +53,11 @@ class RegisterForEvent:
             await uow.events.save(event)
             await queue_notifications(uow.outbox, event.pull_recorded(), self._ids)
             await uow.commit()
-        waitlisted = registration.status is RegistrationStatus.WAITLISTED
         return RegistrationView(
             id=registration.id,
             event_id=registration.event_id,
             user_id=registration.user_id,
             status=registration.status,
-            # A new ticket is the highest, so its holder is last in line.
-            waitlist_position=event.waitlist_count if waitlisted else None,
+            waitlist_position=event.position_of_newcomer(registration),
             created_at=registration.created_at,
         )

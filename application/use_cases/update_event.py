@@ -93,8 +93,9 @@ class UpdateEvent:
     async def _resize(
         self, uow: UnitOfWork, event: Event, capacity: Capacity, now: datetime
     ) -> None:
-        gained = max(0, capacity.value - event.attendee_count)
-        head = await uow.registrations.waitlist_head(event.id, min(gained, event.waitlist_count))
+        head = await uow.registrations.waitlist_head(
+            event.id, event.waitlist_needed_to_resize(capacity)
+        )
         for promoted in event.change_capacity(capacity, waitlist_head=head, now=now):
             await uow.registrations.save(promoted)
 
