@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from application.notifications import queue_notifications
-from application.ports.system import IdGenerator
 from application.ports.unit_of_work import UnitOfWork
 from application.principal import Principal
 from application.seats import release_registration
@@ -43,7 +41,7 @@ async def active_admins_if_admin(uow: UnitOfWork, user: User) -> int:
     return await uow.users.lock_active_admins() if user.is_active_admin else 0
 
 
-async def close_account(uow: UnitOfWork, user: User, *, now: datetime, ids: IdGenerator) -> None:
+async def close_account(uow: UnitOfWork, user: User, *, now: datetime) -> None:
     """Deactivate, end every sign-in, and release the user's upcoming registrations
     (promoting whoever waits). Past registrations stay as history.
 
@@ -64,4 +62,3 @@ async def close_account(uow: UnitOfWork, user: User, *, now: datetime, ids: IdGe
             await release_registration(uow, event, registration, now=now)
         except (EventLocked, EventNotJoinable):
             continue
-        await queue_notifications(uow.outbox, event.pull_recorded(), ids)

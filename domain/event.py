@@ -21,6 +21,7 @@ from domain.domain_events import (
     DomainEvent,
     EventCancelled,
     EventCreated,
+    EventDeleted,
     EventPublished,
     EventRescheduled,
 )
@@ -178,6 +179,11 @@ class Event:
         self.recorded.append(
             EventCancelled(occurred_at=now, event_id=self.id, reason=self.cancel_reason)
         )
+
+    def delete(self, now: datetime) -> None:
+        """Gone for good, with its registrations (the caller deletes them); whoever
+        still holds one is told."""
+        self.recorded.append(EventDeleted(occurred_at=now, event_id=self.id, title=self.title))
 
     def revise(
         self,

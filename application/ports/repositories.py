@@ -49,7 +49,7 @@ class EventRepository(Protocol):
 
     async def save(self, event: Event) -> None: ...
 
-    async def delete(self, event_id: UUID) -> None:
+    async def delete(self, event: Event) -> None:
         """Remove the event and all its registrations."""
         ...
 

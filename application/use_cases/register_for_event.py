@@ -5,7 +5,6 @@ from uuid import UUID
 
 from application.accounts import hold_active_account
 from application.authorization import require_signed_in, visible_event
-from application.notifications import queue_notifications
 from application.ports.queries import RegistrationView
 from application.ports.system import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWorkFactory
@@ -51,7 +50,6 @@ class RegisterForEvent:
             )
             await uow.registrations.add(registration)
             await uow.events.save(event)
-            await queue_notifications(uow.outbox, event.pull_recorded(), self._ids)
             await uow.commit()
         return RegistrationView(
             id=registration.id,
