@@ -1,8 +1,9 @@
 """Which notifications follow from which domain facts.
 
-Use cases hand over what their aggregates recorded; this module turns each fact
-into outbox entries in the same unit of work, so a notification exists if and
-only if the change it reports was committed.
+The unit of work hands over what its aggregates recorded, as each is written
+(application/facts.py); this module turns each fact into outbox entries in the
+same transaction, so a notification exists if and only if the change it reports
+was committed.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ Kind = NotificationKind
 async def queue_notifications(
     outbox: Outbox, facts: Iterable[DomainEvent], ids: IdGenerator
 ) -> None:
-    """Record the notifications for `facts`. Call it before registrations are
-    released or deleted: broadcasts go to the attendees as they stand."""
+    """Record the notifications for `facts`. Broadcasts go to the attendees as
+    they stand now, so this runs before registrations are released or deleted."""
     for fact in facts:
         await _queue(outbox, fact, ids.new_id())
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from application.ports.unit_of_work import UnitOfWork
 from domain.event import Event
-from domain.registration import Registration, RegistrationStatus
+from domain.registration import Registration
 
 
 async def release_registration(
@@ -21,10 +21,8 @@ async def release_registration(
 
     `event` must have been loaded with `get_for_update`.
     """
-    head = (
-        await uow.registrations.waitlist_head(event.id, 1)
-        if registration.status is RegistrationStatus.CONFIRMED
-        else []
+    head = await uow.registrations.waitlist_head(
+        event.id, event.waitlist_needed_to_release(registration)
     )
     promoted = event.release(registration, waitlist_head=head, now=now, by_organizer=by_organizer)
     await uow.registrations.delete(registration.id)

@@ -21,6 +21,7 @@ from domain.domain_events import (
     DomainEvent,
     EventCancelled,
     EventCreated,
+    EventDeleted,
     EventPublished,
     EventRescheduled,
 )
@@ -41,6 +42,8 @@ from domain.values import Capacity, Location, TimeWindow, plain_text
 #: a description (`&` -> `&amp;`), and the safe form must fit the same limit.
 MAX_DESCRIPTION = 10_000
 MAX_STORED_DESCRIPTION = MAX_DESCRIPTION
+MAX_TITLE = 200
+MAX_CANCEL_REASON = 1000
 
 
 class EventStatus(StrEnum):
@@ -50,7 +53,7 @@ class EventStatus(StrEnum):
 
 
 def event_title(value: str) -> str:
-    return plain_text("title", value, min_length=1, max_length=200)
+    return plain_text("title", value, min_length=1, max_length=MAX_TITLE)
 
 
 def event_description(value: str) -> str:
@@ -134,6 +137,24 @@ class Event:
     def available_seats(self) -> int:
         return self.capacity.value - self.attendee_count
 
+    def waitlist_needed_to_release(self, registration: Registration) -> int:
+        """How much of the waitlist's head `release` must be handed: the first
+        person waiting, when the registration frees a seat."""
+        frees_a_seat = registration.status is RegistrationStatus.CONFIRMED
+        return 1 if frees_a_seat and self.waitlist_count else 0
+
+    def waitlist_needed_to_resize(self, capacity: Capacity) -> int:
+        """How much of the waitlist's head `change_capacity` must be handed: one
+        person per seat gained, as far as the waitlist reaches."""
+        return max(0, min(capacity.value - self.attendee_count, self.waitlist_count))
+
+    def position_of_newcomer(self, registration: Registration) -> int | None:
+        """The waitlist position of a registration `register` has just made (its
+        ticket is the highest, so its holder is last in line); None for a seat."""
+        if registration.status is not RegistrationStatus.WAITLISTED:
+            return None
+        return self.waitlist_count
+
     def pull_recorded(self) -> list[DomainEvent]:
         recorded, self.recorded = self.recorded, []
         return recorded
@@ -155,7 +176,7 @@ class Event:
         """Final. Every registration is released (the caller marks them cancelled)."""
         if self.status is not EventStatus.PUBLISHED:
             raise InvalidTransition(self.status.value, EventStatus.CANCELLED.value)
-        cleaned = plain_text("reason", reason, min_length=0, max_length=1000)
+        cleaned = plain_text("reason", reason, min_length=0, max_length=MAX_CANCEL_REASON)
         self.status = EventStatus.CANCELLED
         self.cancel_reason = cleaned
         self.attendee_count = 0
@@ -165,6 +186,11 @@ class Event:
         self.recorded.append(
             EventCancelled(occurred_at=now, event_id=self.id, reason=self.cancel_reason)
         )
+
+    def delete(self, now: datetime) -> None:
+        """Gone for good, with its registrations (the caller deletes them); whoever
+        still holds one is told."""
+        self.recorded.append(EventDeleted(occurred_at=now, event_id=self.id, title=self.title))
 
     def revise(
         self,
@@ -215,8 +241,8 @@ class Event:
         self._ensure_not_cancelled()
         if capacity.value < self.attendee_count:
             raise CapacityBelowAttendees(capacity.value, self.attendee_count)
-        free = min(capacity.value - self.attendee_count, self.waitlist_count)
-        head = self._head(waitlist_head, free)  # checked before anything changes
+        # checked before anything changes
+        head = self._head(waitlist_head, self.waitlist_needed_to_resize(capacity))
         self.capacity = capacity
         self._touch(now)
         return [self._promote(reg, now) for reg in head]
@@ -283,9 +309,8 @@ class Event:
             raise NotRegistered(self.id, registration.user_id)
         if self.window.has_ended(now):
             raise EventNotJoinable("the event has already ended")
-        frees_a_seat = registration.status is RegistrationStatus.CONFIRMED
-        head = self._head(waitlist_head, 1) if frees_a_seat and self.waitlist_count else []
-        if frees_a_seat:
+        head = self._head(waitlist_head, self.waitlist_needed_to_release(registration))
+        if registration.status is RegistrationStatus.CONFIRMED:
             self.attendee_count -= 1
         else:
             self.waitlist_count -= 1

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from domain.domain_events import DomainEvent, UserSignedUp
 from domain.errors import InvalidCredentials, LastActiveAdmin
 from domain.values import EmailAddress, plain_text
 
@@ -43,9 +44,39 @@ class User:
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    recorded: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.full_name = full_name(self.full_name)
+
+    @classmethod
+    def sign_up(
+        cls,
+        *,
+        id: UUID,
+        email: EmailAddress,
+        full_name: str,
+        role: Role,
+        password_hash: str,
+        now: datetime,
+    ) -> User:
+        """A new, active account; its owner is welcomed."""
+        user = cls(
+            id=id,
+            email=email,
+            full_name=full_name,
+            role=role,
+            password_hash=password_hash,
+            is_active=True,
+            created_at=now,
+            updated_at=now,
+        )
+        user.recorded.append(UserSignedUp(occurred_at=now, user_id=id))
+        return user
+
+    def pull_recorded(self) -> list[DomainEvent]:
+        recorded, self.recorded = self.recorded, []
+        return recorded
 
     @property
     def is_active_admin(self) -> bool:

@@ -27,6 +27,10 @@ FIRST_YEAR = 1970
 LAST_YEAR = 2200
 EARLIEST_MOMENT = datetime(FIRST_YEAR, 1, 2, tzinfo=UTC)
 LATEST_MOMENT = datetime(LAST_YEAR, 12, 30, tzinfo=UTC)
+MAX_LATITUDE = 90
+MAX_LONGITUDE = 180
+#: The longest each part of an address may be.
+LOCATION_LIMITS = {"venue": 200, "address": 500, "city": 100, "country": 100}
 #: zoneinfo also lists the host's own "localtime" (and "posixrules"): not IANA names.
 _TIMEZONES = frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
 #: Format characters that belong in real text: zero-width (non-)joiners (emoji
@@ -126,10 +130,10 @@ class Coordinates:
     longitude: float
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.latitude) and -90 <= self.latitude <= 90):
-            raise InvalidValue("location.latitude", "must be between -90 and 90")
-        if not (math.isfinite(self.longitude) and -180 <= self.longitude <= 180):
-            raise InvalidValue("location.longitude", "must be between -180 and 180")
+        for name, limit in (("latitude", MAX_LATITUDE), ("longitude", MAX_LONGITUDE)):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and -limit <= value <= limit):
+                raise InvalidValue(f"location.{name}", f"must be between -{limit} and {limit}")
 
     def distance_km(self, other: Coordinates) -> float:
         """Great-circle distance (haversine, mean Earth radius)."""
@@ -149,7 +153,7 @@ class Location:
     coordinates: Coordinates | None = None
 
     def __post_init__(self) -> None:
-        for name, limit in (("venue", 200), ("address", 500), ("city", 100), ("country", 100)):
+        for name, limit in LOCATION_LIMITS.items():
             value = getattr(self, name)
             text = plain_text(f"location.{name}", value, min_length=0, max_length=limit)
             object.__setattr__(self, name, text)

@@ -68,7 +68,7 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(Uuid7Generator)
     engine = providers.Singleton(create_database_engine, settings.provided.database_url)
-    uow = providers.Singleton(SqlUnitOfWorkFactory, engine)
+    uow = providers.Singleton(SqlUnitOfWorkFactory, engine, ids)
     event_queries = providers.Singleton(SqlEventQueries, engine)
     registration_queries = providers.Singleton(SqlRegistrationQueries, engine)
     user_queries = providers.Singleton(SqlUserQueries, engine)
@@ -125,20 +125,20 @@ class Container(containers.DeclarativeContainer):
     update_own_profile = providers.Factory(
         UpdateOwnProfile, uow, hasher, common_passwords, password_policy, clock, password_checks
     )
-    close_own_account = providers.Factory(CloseOwnAccount, uow, clock, ids)
+    close_own_account = providers.Factory(CloseOwnAccount, uow, clock)
     list_users = providers.Factory(ListUsers, user_queries)
     create_user = providers.Factory(CreateUser, sign_up)
-    update_user = providers.Factory(UpdateUser, uow, clock, ids)
-    delete_user = providers.Factory(DeleteUser, uow, clock, ids)
+    update_user = providers.Factory(UpdateUser, uow, clock)
+    delete_user = providers.Factory(DeleteUser, uow, clock)
     create_event = providers.Factory(CreateEvent, uow, event_queries, sanitizer, clock, ids)
-    update_event = providers.Factory(UpdateEvent, uow, event_queries, sanitizer, clock, ids)
-    cancel_event = providers.Factory(CancelEvent, uow, event_queries, clock, ids)
-    delete_event = providers.Factory(DeleteEvent, uow, clock, ids)
+    update_event = providers.Factory(UpdateEvent, uow, event_queries, sanitizer, clock)
+    cancel_event = providers.Factory(CancelEvent, uow, event_queries, clock)
+    delete_event = providers.Factory(DeleteEvent, uow, clock)
     get_event = providers.Factory(GetEvent, event_queries)
     search_events = providers.Factory(SearchEvents, event_queries)
     register_for_event = providers.Factory(RegisterForEvent, uow, clock, ids)
-    leave_event = providers.Factory(LeaveEvent, uow, clock, ids)
-    remove_attendee = providers.Factory(RemoveAttendee, uow, clock, ids)
+    leave_event = providers.Factory(LeaveEvent, uow, clock)
+    remove_attendee = providers.Factory(RemoveAttendee, uow, clock)
     list_attendees = providers.Factory(ListAttendees, event_queries, registration_queries)
     list_my_registrations = providers.Factory(ListMyRegistrations, registration_queries, clock)
 
@@ -162,7 +162,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         delivery_policy,
     )
-    locate_events = providers.Factory(LocateEvents, event_locations, geocoder, uow, clock, ids)
+    locate_events = providers.Factory(LocateEvents, event_locations, geocoder, uow, clock)
     list_failed_notifications = providers.Factory(ListFailedNotifications, outbox_queue)
     retry_failed_notifications = providers.Factory(RetryFailedNotifications, outbox_queue, clock)
 

@@ -31,6 +31,9 @@ class MemoryUserRepository(UserRepository):
     async def get_for_update(self, user_id: UUID) -> User | None:
         return await self.get(user_id)  # the unit of work already holds the store's lock
 
+    async def get_for_share(self, user_id: UUID) -> User | None:
+        return await self.get(user_id)
+
     async def get_by_email(self, email: EmailAddress) -> User | None:
         found = [u for u in self._state.users.values() if u.email == email]
         return clone(found[0]) if found else None
@@ -38,10 +41,12 @@ class MemoryUserRepository(UserRepository):
     async def add(self, user: User) -> None:
         if any(u.email == user.email for u in self._state.users.values()):
             raise EmailTaken()
-        self._state.users[user.id] = clone(user)
+        await self.save(user)
 
     async def save(self, user: User) -> None:
-        self._state.users[user.id] = clone(user)
+        stored = clone(user)
+        stored.recorded.clear()  # facts are for the unit of work that made them, not storage
+        self._state.users[user.id] = stored
 
     async def lock_active_admins(self) -> int:
         return sum(1 for u in self._state.users.values() if u.is_active_admin)
@@ -66,10 +71,10 @@ class MemoryEventRepository(EventRepository):
         stored.recorded.clear()  # facts are for the unit of work that made them, not storage
         self._state.events[event.id] = stored
 
-    async def delete(self, event_id: UUID) -> None:
-        self._state.events.pop(event_id, None)
+    async def delete(self, event: Event) -> None:
+        self._state.events.pop(event.id, None)
         registrations = self._state.registrations
-        for reg_id in [r.id for r in registrations.values() if r.event_id == event_id]:
+        for reg_id in [r.id for r in registrations.values() if r.event_id == event.id]:
             del registrations[reg_id]
 
 

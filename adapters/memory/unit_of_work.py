@@ -1,4 +1,7 @@
-"""Unit of work over a MemoryStore: work on copies, swap them in on commit."""
+"""Unit of work over a MemoryStore: work on copies, swap them in on commit.
+
+Domain facts reach the outbox through the `FactCollector` (application/facts.py),
+as in the SQL unit of work."""
 
 from __future__ import annotations
 
@@ -13,18 +16,22 @@ from adapters.memory.repositories import (
     MemoryUserRepository,
 )
 from adapters.memory.state import MemoryState, MemoryStore
+from adapters.uuid7 import Uuid7Generator
+from application.facts import FactCollector
+from application.ports.system import IdGenerator
 from application.ports.unit_of_work import UnitOfWork
 
 
 class MemoryUnitOfWork(UnitOfWork):
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, ids: IdGenerator) -> None:
         self._store = store
         self._working = MemoryState()
-        self.users = MemoryUserRepository(self._working)
-        self.events = MemoryEventRepository(self._working)
+        self.outbox = MemoryOutbox(self._working)
+        self._facts = FactCollector(self.outbox, ids)
+        self.users = self._facts.users(MemoryUserRepository(self._working))
+        self.events = self._facts.events(MemoryEventRepository(self._working))
         self.registrations = MemoryRegistrationRepository(self._working)
         self.sessions = MemorySessionRepository(self._working)
-        self.outbox = MemoryOutbox(self._working)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
@@ -40,6 +47,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self._store.lock.release()
 
     async def commit(self) -> None:
+        self._facts.ensure_drained()
         committed = MemoryState()
         committed.load(self._working)
         self._store.state = committed
@@ -48,8 +56,10 @@ class MemoryUnitOfWork(UnitOfWork):
 class MemoryUnitOfWorkFactory:
     """A `UnitOfWorkFactory`: each call opens a new unit of work on the store."""
 
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, ids: IdGenerator | None = None) -> None:
         self._store = store
+        self._ids = ids or Uuid7Generator()
 
     def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self._store)  # one lock serves readers and writers alike
+        # One lock serves readers and writers alike.
+        return MemoryUnitOfWork(self._store, self._ids)

@@ -44,11 +44,11 @@ class SqlEventRepository(EventRepository):
         values["geocode_retry_at"] = _unless(moved, events.c.geocode_retry_at)
         await self._connection.execute(update(events).where(events.c.id == event.id).values(values))
 
-    async def delete(self, event_id: UUID) -> None:
+    async def delete(self, event: Event) -> None:
         await self._connection.execute(
-            delete(registrations).where(registrations.c.event_id == event_id)
+            delete(registrations).where(registrations.c.event_id == event.id)
         )
-        await self._connection.execute(delete(events).where(events.c.id == event_id))
+        await self._connection.execute(delete(events).where(events.c.id == event.id))
 
     async def _load(self, event_id: UUID, *, lock: bool) -> Event | None:
         statement = select(events).where(events.c.id == event_id)

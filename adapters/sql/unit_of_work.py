@@ -3,7 +3,8 @@
 A unit of work holds one pooled connection (SQLAlchemy Core, no ORM session:
 rows are mapped to domain objects explicitly, so an identity map and lazy loads
 would only cost time). The transaction begins with the first statement and is
-rolled back on exit unless `commit()` was called.
+rolled back on exit unless `commit()` was called. Domain facts reach the outbox
+through the `FactCollector` (application/facts.py), as in the memory unit of work.
 """
 
 from __future__ import annotations
@@ -19,24 +20,30 @@ from adapters.sql.outbox import SqlOutbox
 from adapters.sql.registrations import SqlRegistrationRepository
 from adapters.sql.sessions import SqlSessionRepository
 from adapters.sql.users import SqlUserRepository
+from adapters.uuid7 import Uuid7Generator
+from application.facts import FactCollector
+from application.ports.system import IdGenerator
 from application.ports.unit_of_work import UnitOfWork
 
 
 class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, ids: IdGenerator) -> None:
         self._engine = engine
+        self._ids = ids
         self._connection: AsyncConnection | None = None
+        self._facts: FactCollector | None = None
 
     async def __aenter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("a unit of work is entered once")
         connection = await self._engine.connect()
         self._connection = connection
-        self.users = SqlUserRepository(connection)
-        self.events = SqlEventRepository(connection)
+        self.outbox = SqlOutbox(connection)
+        self._facts = FactCollector(self.outbox, self._ids)
+        self.users = self._facts.users(SqlUserRepository(connection))
+        self.events = self._facts.events(SqlEventRepository(connection))
         self.registrations = SqlRegistrationRepository(connection)
         self.sessions = SqlSessionRepository(connection)
-        self.outbox = SqlOutbox(connection)
         return self
 
     async def __aexit__(
@@ -55,8 +62,9 @@ class SqlUnitOfWork(UnitOfWork):
             await connection.close()
 
     async def commit(self) -> None:
-        if self._connection is None:
+        if self._connection is None or self._facts is None:
             raise RuntimeError("commit() outside the unit of work")
+        self._facts.ensure_drained()
         await self._connection.commit()
 
 
@@ -67,7 +75,8 @@ class SqlUnitOfWorkFactory:
     units of work that write are serialised from their first statement.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, ids: IdGenerator | None = None) -> None:
+        self._ids = ids or Uuid7Generator()
         self._reader = engine
         self._writer = (
             engine.execution_options(**{WRITE_LOCK: True}) if is_sqlite(engine) else engine
@@ -76,4 +85,4 @@ class SqlUnitOfWorkFactory:
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """Read-only units of work begin a plain (deferred) transaction on SQLite, so
         looking up the caller never queues behind writers."""
-        return SqlUnitOfWork(self._reader if read_only else self._writer)
+        return SqlUnitOfWork(self._reader if read_only else self._writer, self._ids)

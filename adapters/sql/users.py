@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 from sqlalchemy import func, select, update
@@ -21,16 +22,20 @@ class SqlUserRepository(UserRepository):
         self._connection = connection
 
     async def get(self, user_id: UUID) -> User | None:
-        return await self._load(user_id, lock=False)
+        return await self._load(user_id, lock=None)
 
     async def get_for_update(self, user_id: UUID) -> User | None:
         """FOR UPDATE on PostgreSQL; SQLite units of work hold the write lock already."""
-        return await self._load(user_id, lock=True)
+        return await self._load(user_id, lock="update")
 
-    async def _load(self, user_id: UUID, *, lock: bool) -> User | None:
+    async def get_for_share(self, user_id: UUID) -> User | None:
+        """FOR SHARE on PostgreSQL: blocks UPDATEs of the row, not other sharers."""
+        return await self._load(user_id, lock="share")
+
+    async def _load(self, user_id: UUID, *, lock: Literal["update", "share"] | None) -> User | None:
         statement = select(users).where(users.c.id == user_id)
-        if lock:
-            statement = statement.with_for_update()
+        if lock is not None:
+            statement = statement.with_for_update(read=lock == "share")
         row = (await self._connection.execute(statement)).mappings().first()
         return None if row is None else user_from_row(row)
 

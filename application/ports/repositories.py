@@ -21,6 +21,11 @@ class UserRepository(Protocol):
         """The user, locked against concurrent changes until the unit of work ends."""
         ...
 
+    async def get_for_share(self, user_id: UUID) -> User | None:
+        """The user, locked against changes (not against other readers) until the
+        unit of work ends: an account checked this way cannot be closed meanwhile."""
+        ...
+
     async def add(self, user: User) -> None:
         """Raises EmailTaken when the address is in use (case-insensitively)."""
         ...
@@ -44,7 +49,7 @@ class EventRepository(Protocol):
 
     async def save(self, event: Event) -> None: ...
 
-    async def delete(self, event_id: UUID) -> None:
+    async def delete(self, event: Event) -> None:
         """Remove the event and all its registrations."""
         ...
 

@@ -5,9 +5,8 @@ from datetime import datetime
 from uuid import UUID
 
 from application.authorization import managed_event
-from application.notifications import queue_notifications
 from application.ports.queries import EventQueries, EventView
-from application.ports.system import Clock, IdGenerator
+from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.principal import Principal
 from domain.event import Event
@@ -20,14 +19,14 @@ class CancelEventCommand:
     reason: str = ""
 
 
-async def cancel_and_release(
-    uow: UnitOfWork, event: Event, reason: str, *, now: datetime, ids: IdGenerator
-) -> None:
-    """Cancel a locked event, tell its attendees, then release their registrations."""
+async def cancel_and_release(uow: UnitOfWork, event: Event, reason: str, *, now: datetime) -> None:
+    """Cancel a locked event, tell its attendees, then release their registrations.
+
+    The event is saved first: that is when its facts are announced, to the
+    registrations as they stand (application/facts.py)."""
     event.cancel(reason, now)
-    await queue_notifications(uow.outbox, event.pull_recorded(), ids)
-    await uow.registrations.cancel_all(event.id, now)
     await uow.events.save(event)
+    await uow.registrations.cancel_all(event.id, now)
 
 
 class CancelEvent:
@@ -37,22 +36,17 @@ class CancelEvent:
     - Every attendee and waitlisted person is notified; their registrations end.
     """
 
-    def __init__(
-        self, uow: UnitOfWorkFactory, queries: EventQueries, clock: Clock, ids: IdGenerator
-    ) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, queries: EventQueries, clock: Clock) -> None:
         self._uow = uow
         self._queries = queries
         self._clock = clock
-        self._ids = ids
 
     async def execute(self, command: CancelEventCommand) -> EventView:
         async with self._uow() as uow:
             event = managed_event(
                 command.actor, await uow.events.get_for_update(command.event_id), command.event_id
             )
-            await cancel_and_release(
-                uow, event, command.reason, now=self._clock.now(), ids=self._ids
-            )
+            await cancel_and_release(uow, event, command.reason, now=self._clock.now())
             await uow.commit()
         view = await self._queries.get(command.event_id)
         assert view is not None, "an event committed a moment ago must be readable"

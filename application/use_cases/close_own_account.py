@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from application.accounts import close_account
 from application.authorization import require_signed_in
-from application.ports.system import Clock, IdGenerator
+from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
 from domain.errors import NotAuthenticated
@@ -24,10 +24,9 @@ class CloseOwnAccount:
     - The last active admin cannot leave the service without an admin.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
-        self._ids = ids
 
     async def execute(self, command: CloseOwnAccountCommand) -> None:
         actor = require_signed_in(command.actor)
@@ -35,5 +34,5 @@ class CloseOwnAccount:
             user = await uow.users.get(actor.user_id)
             if user is None or not user.is_active:
                 raise NotAuthenticated("the account is not active")
-            await close_account(uow, user, now=self._clock.now(), ids=self._ids)
+            await close_account(uow, user, now=self._clock.now())
             await uow.commit()

@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 
 from application.authorization import require_role
 from application.event_input import LocationInput, WindowInput
-from application.notifications import queue_notifications
 from application.ports.queries import EventQueries, EventView
 from application.ports.security import HtmlSanitizer
 from application.ports.system import Clock, IdGenerator
@@ -70,7 +69,6 @@ class CreateEvent:
             event.publish(now)
         async with self._uow() as uow:
             await uow.events.add(event)
-            await queue_notifications(uow.outbox, event.pull_recorded(), self._ids)
             await uow.commit()
         view = await self._queries.get(event.id)
         assert view is not None, "an event committed a moment ago must be readable"

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from application.accounts import close_account
 from application.authorization import require_role
-from application.ports.system import Clock, IdGenerator
+from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
 from domain.errors import NotFound
@@ -26,10 +26,9 @@ class DeleteUser:
     - Deleting an already closed account changes nothing.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
-        self._ids = ids
 
     async def execute(self, command: DeleteUserCommand) -> None:
         require_role(command.actor, Role.ADMIN)
@@ -38,5 +37,5 @@ class DeleteUser:
             if user is None:
                 raise NotFound("user", command.user_id)
             if user.is_active:
-                await close_account(uow, user, now=self._clock.now(), ids=self._ids)
+                await close_account(uow, user, now=self._clock.now())
             await uow.commit()

@@ -4,8 +4,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application.authorization import require_signed_in, visible_event
-from application.notifications import queue_notifications
-from application.ports.system import Clock, IdGenerator
+from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
 from application.seats import release_registration
@@ -25,10 +24,9 @@ class LeaveEvent:
     - Events that have ended or were cancelled can no longer be left.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
-        self._ids = ids
 
     async def execute(self, command: LeaveEventCommand) -> None:
         actor = require_signed_in(command.actor)
@@ -40,5 +38,4 @@ class LeaveEvent:
             if registration is None:
                 raise NotRegistered(event.id, actor.user_id)
             await release_registration(uow, event, registration, now=self._clock.now())
-            await queue_notifications(uow.outbox, event.pull_recorded(), self._ids)
             await uow.commit()

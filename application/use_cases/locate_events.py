@@ -3,14 +3,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from application.notifications import queue_notifications
 from application.ports.geocoder import (
     AddressToLocate,
     EventLocations,
     Geocoder,
     GeocoderUnavailable,
 )
-from application.ports.system import Clock, IdGenerator
+from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.event import EventStatus
 from domain.values import Coordinates
@@ -45,7 +44,6 @@ class LocateEvents:
         geocoder: Geocoder,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        ids: IdGenerator,
         *,
         batch_size: int = 20,
         retry_after: timedelta = timedelta(minutes=15),
@@ -54,7 +52,6 @@ class LocateEvents:
         self._geocoder = geocoder
         self._uow = uow
         self._clock = clock
-        self._ids = ids
         self._batch_size = batch_size
         self._retry_after = retry_after
 
@@ -89,7 +86,6 @@ class LocateEvents:
             event.revise(
                 now=self._clock.now(), location=replace(event.location, coordinates=coordinates)
             )
-            await queue_notifications(uow.outbox, event.pull_recorded(), self._ids)
             await uow.events.save(event)
             await uow.commit()
         return True

@@ -3,13 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from application.accounts import hold_active_account
 from application.authorization import require_signed_in, visible_event
-from application.notifications import queue_notifications
 from application.ports.queries import RegistrationView
 from application.ports.system import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
-from domain.registration import RegistrationStatus
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,6 +25,8 @@ class RegisterForEvent:
       the user at the end of it; a full event without one refuses (EventFull).
     - One registration per user and event (AlreadyRegistered).
     - The event row is locked while deciding, so concurrent joins never overbook.
+    - The account and session must still be active when the seat is taken; the
+      account stays so until the join commits (a closure waits, then releases it).
     """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
@@ -35,7 +36,9 @@ class RegisterForEvent:
 
     async def execute(self, command: RegisterForEventCommand) -> RegistrationView:
         actor = require_signed_in(command.actor)
+        now = self._clock.now()
         async with self._uow() as uow:
+            await hold_active_account(uow, actor, now)
             event = visible_event(
                 actor, await uow.events.get_for_update(command.event_id), command.event_id
             )
@@ -43,19 +46,16 @@ class RegisterForEvent:
                 registration_id=self._ids.new_id(),
                 user_id=actor.user_id,
                 existing=await uow.registrations.find(event.id, actor.user_id),
-                now=self._clock.now(),
+                now=now,
             )
             await uow.registrations.add(registration)
             await uow.events.save(event)
-            await queue_notifications(uow.outbox, event.pull_recorded(), self._ids)
             await uow.commit()
-        waitlisted = registration.status is RegistrationStatus.WAITLISTED
         return RegistrationView(
             id=registration.id,
             event_id=registration.event_id,
             user_id=registration.user_id,
             status=registration.status,
-            # A new ticket is the highest, so its holder is last in line.
-            waitlist_position=event.waitlist_count if waitlisted else None,
+            waitlist_position=event.position_of_newcomer(registration),
             created_at=registration.created_at,
         )

@@ -4,8 +4,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application.authorization import managed_event
-from application.notifications import queue_notifications
-from application.ports.system import Clock, IdGenerator
+from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
 from application.seats import release_registration
@@ -26,10 +25,9 @@ class RemoveAttendee:
     - A registration of another event is not found here.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
-        self._ids = ids
 
     async def execute(self, command: RemoveAttendeeCommand) -> None:
         async with self._uow() as uow:
@@ -42,5 +40,4 @@ class RemoveAttendee:
             await release_registration(
                 uow, event, registration, now=self._clock.now(), by_organizer=True
             )
-            await queue_notifications(uow.outbox, event.pull_recorded(), self._ids)
             await uow.commit()

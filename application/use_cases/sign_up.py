@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.notifications import queue_notifications
 from application.ports.queries import UserView
 from application.ports.security import CommonPasswords, PasswordHasher
 from application.ports.system import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWorkFactory
-from domain.domain_events import UserSignedUp
 from domain.errors import EmailTaken
 from domain.users import Role, User
 from domain.values import EmailAddress, PasswordPolicy
@@ -53,15 +51,13 @@ class SignUp:
         email = EmailAddress(command.email)
         self._policy.check(command.password, is_common=command.password in self._common)
         now = self._clock.now()
-        user = User(
+        user = User.sign_up(
             id=self._ids.new_id(),
             email=email,
             full_name=command.full_name,
             role=role,
             password_hash="",
-            is_active=True,
-            created_at=now,
-            updated_at=now,
+            now=now,
         )
         async with self._uow(read_only=True) as uow:
             taken = await uow.users.get_by_email(email) is not None
@@ -71,8 +67,5 @@ class SignUp:
         user.password_hash = await self._hasher.hash(command.password)
         async with self._uow() as uow:
             await uow.users.add(user)
-            await queue_notifications(
-                uow.outbox, [UserSignedUp(occurred_at=now, user_id=user.id)], self._ids
-            )
             await uow.commit()
         return UserView.of(user)

@@ -6,10 +6,9 @@ from uuid import UUID
 
 from application.authorization import managed_event
 from application.event_input import LocationInput, WindowInput
-from application.notifications import queue_notifications
 from application.ports.queries import EventQueries, EventView
 from application.ports.security import HtmlSanitizer
-from application.ports.system import Clock, IdGenerator
+from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.principal import Principal
 from application.use_cases.cancel_event import cancel_and_release
@@ -51,13 +50,11 @@ class UpdateEvent:
         queries: EventQueries,
         sanitizer: HtmlSanitizer,
         clock: Clock,
-        ids: IdGenerator,
     ) -> None:
         self._uow = uow
         self._queries = queries
         self._sanitizer = sanitizer
         self._clock = clock
-        self._ids = ids
 
     async def execute(self, command: UpdateEventCommand) -> EventView:
         now = self._clock.now()
@@ -83,7 +80,6 @@ class UpdateEvent:
             if command.capacity is not None:
                 await self._resize(uow, event, Capacity(command.capacity), now)
             await self._move_status(uow, event, command.status, now)
-            await queue_notifications(uow.outbox, event.pull_recorded(), self._ids)
             await uow.events.save(event)
             await uow.commit()
         view = await self._queries.get(command.event_id)
@@ -93,8 +89,9 @@ class UpdateEvent:
     async def _resize(
         self, uow: UnitOfWork, event: Event, capacity: Capacity, now: datetime
     ) -> None:
-        gained = max(0, capacity.value - event.attendee_count)
-        head = await uow.registrations.waitlist_head(event.id, min(gained, event.waitlist_count))
+        head = await uow.registrations.waitlist_head(
+            event.id, event.waitlist_needed_to_resize(capacity)
+        )
         for promoted in event.change_capacity(capacity, waitlist_head=head, now=now):
             await uow.registrations.save(promoted)
 
@@ -106,8 +103,7 @@ class UpdateEvent:
         if target is EventStatus.PUBLISHED:
             event.publish(now)
         elif target is EventStatus.CANCELLED:
-            await queue_notifications(uow.outbox, event.pull_recorded(), self._ids)
-            await cancel_and_release(uow, event, "", now=now, ids=self._ids)
+            await cancel_and_release(uow, event, "", now=now)
         else:
             raise InvalidTransition(event.status.value, target.value)
 

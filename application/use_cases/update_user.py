@@ -6,7 +6,7 @@ from uuid import UUID
 from application.accounts import active_admins_if_admin, close_account
 from application.authorization import require_role
 from application.ports.queries import UserView
-from application.ports.system import Clock, IdGenerator
+from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
 from domain.errors import NotFound
@@ -31,10 +31,9 @@ class UpdateUser:
     - A new role applies from the user's next request.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
-        self._ids = ids
 
     async def execute(self, command: UpdateUserCommand) -> UserView:
         require_role(command.actor, Role.ADMIN)
@@ -50,8 +49,9 @@ class UpdateUser:
                 user.change_role(command.role, active_admins=admins, now=now)
             if command.is_active is True and not user.is_active:
                 user.activate(now)
-            await uow.users.save(user)
             if command.is_active is False and user.is_active:
-                await close_account(uow, user, now=now, ids=self._ids)
+                await close_account(uow, user, now=now)  # saves the user
+            else:
+                await uow.users.save(user)
             await uow.commit()
         return UserView.of(user)

@@ -111,7 +111,7 @@ async def test_deleting_an_event_deletes_its_registrations(backend: Backend) -> 
     registration = a_registration(event, guest)
     await store(backend, organizer, guest, event, registration)
     async with backend.uow() as uow:
-        await uow.events.delete(event.id)
+        await uow.events.delete(event)
         await uow.commit()
     async with backend.uow() as uow:
         assert await uow.events.get(event.id) is None

@@ -205,8 +205,8 @@ async def test_leaves_and_joins_at_once_keep_the_waitlist_fifo_and_contiguous(
         key=lambda v: v.waitlist_position or 0,
     )
 
-    clock, ids = FixedClock(NOW + timedelta(hours=1)), Uuid7Generator()
-    leaves = [LeaveEvent(SqlUnitOfWorkFactory(engine), clock, ids) for engine in engines]
+    clock = FixedClock(NOW + timedelta(hours=1))
+    leaves = [LeaveEvent(SqlUnitOfWorkFactory(engine), clock) for engine in engines]
     registers = use_cases(engines)
     actions = [
         leaves[i % 2].execute(

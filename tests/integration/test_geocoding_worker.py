@@ -81,7 +81,7 @@ async def test_coordinates_arrive_after_the_save_and_the_search_uses_them(
     geocoder = NominatimGeocoder(
         user_agent="eventapi/test", base_url=service.url, gate=RateGate(0.0)
     )
-    locate = LocateEvents(SqlEventLocations(engine), geocoder, uow, clock, ids)
+    locate = LocateEvents(SqlEventLocations(engine), geocoder, uow, clock)
     near = EventCriteria(near=NEAR_ALEX, radius_km=3)
     try:
         failed = await locate.execute()
@@ -99,7 +99,7 @@ async def test_coordinates_arrive_after_the_save_and_the_search_uses_them(
         assert found.items[0].revision == created.revision + 1
 
         # A new address is looked up again; the old coordinates do not linger.
-        await UpdateEvent(uow, queries, Nh3Sanitizer(), clock, ids).execute(
+        await UpdateEvent(uow, queries, Nh3Sanitizer(), clock).execute(
             UpdateEventCommand(
                 actor=actor,
                 event_id=created.id,

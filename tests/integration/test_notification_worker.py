@@ -270,7 +270,7 @@ async def test_two_workers_on_postgres_never_send_the_same_row_twice(
         await uow.events.save(stored)
         await uow.commit()
     # One broadcast: 300 rows written by a single INSERT ... SELECT.
-    await CancelEvent(scene.uow, SqlEventQueries(postgres_engine), scene.clock, scene.ids).execute(
+    await CancelEvent(scene.uow, SqlEventQueries(postgres_engine), scene.clock).execute(
         CancelEventCommand(
             actor=Principal(user_id=organizer.id, role=Role.ORGANIZER),
             event_id=event.id,

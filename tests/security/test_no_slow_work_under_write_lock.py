@@ -80,7 +80,7 @@ class Watch:
 
 class WatchedUnitOfWork(MemoryUnitOfWork):
     def __init__(self, store: MemoryStore, watch: Watch, *, writes: bool) -> None:
-        super().__init__(store)
+        super().__init__(store, Uuid7Generator())
         self._watch = watch
         self._writes = writes
 

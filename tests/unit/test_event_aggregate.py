@@ -486,6 +486,32 @@ def test_an_incomplete_waitlist_head_is_refused() -> None:
         seats.event.change_capacity(Capacity(4), waitlist_head=out_of_order[:1], now=LATER)
 
 
+# -- what a decision needs ---------------------------------------------------------------
+
+
+def test_releasing_a_seat_needs_the_first_waiting_person_and_nothing_else_does() -> None:
+    seats = full_event_with_waitlist(2)
+    seated, waiting = seats.by_user[user(0)], seats.by_user[user(2)]
+    assert seats.event.waitlist_needed_to_release(seated) == 1
+    assert seats.event.waitlist_needed_to_release(waiting) == 0
+    nobody_waits = full_event_with_waitlist(0)
+    assert nobody_waits.event.waitlist_needed_to_release(nobody_waits.by_user[user(0)]) == 0
+
+
+@pytest.mark.parametrize(("capacity", "needed"), [(2, 0), (3, 1), (4, 2), (5, 3), (100, 3), (1, 0)])
+def test_resizing_needs_one_waiting_person_per_seat_gained(capacity: int, needed: int) -> None:
+    seats = full_event_with_waitlist(3)
+
+    assert seats.event.waitlist_needed_to_resize(Capacity(capacity)) == needed
+
+
+def test_a_newcomer_on_the_waitlist_is_last_in_line_and_a_seat_has_no_position() -> None:
+    seats = full_event_with_waitlist(2)
+
+    assert seats.event.position_of_newcomer(seats.by_user[user(0)]) is None
+    assert seats.event.position_of_newcomer(seats.join(user(9))) == 3
+
+
 # -- revising ------------------------------------------------------------------------------
 
 

@@ -40,7 +40,6 @@ def locating(
         geocoder,
         world.uow,
         world.clock,
-        world.ids,
         retry_after=timedelta(minutes=15),
     )
 

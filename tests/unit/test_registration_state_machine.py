@@ -53,7 +53,17 @@ from domain.users import Role
 from tests.unit.world import World
 
 T = TypeVar("T")
-EXAMPLES = int(os.environ.get("EVENTAPI_STATEFUL_EXAMPLES", "200"))
+#: How hard the machine looks. `fast` (the default) keeps `tests/unit` quick for a
+#: developer; CI sets EVENTAPI_HYPOTHESIS_PROFILE=thorough and explores at length.
+PROFILES = {
+    "fast": settings(max_examples=10, stateful_step_count=30, deadline=None),
+    "thorough": settings(max_examples=300, stateful_step_count=40, deadline=None),
+}
+PROFILE = os.environ.get("EVENTAPI_HYPOTHESIS_PROFILE", "fast")
+if PROFILE not in PROFILES:
+    raise ValueError(
+        f"EVENTAPI_HYPOTHESIS_PROFILE must be one of {sorted(PROFILES)}, not {PROFILE!r}"
+    )
 ATTENDEES = 5
 Kind = NotificationKind
 Refusal = type[DomainError] | None
@@ -62,7 +72,7 @@ people = st.integers(min_value=0, max_value=ATTENDEES - 1)
 event_created = precondition(lambda machine: machine.event_id is not None)
 
 
-@settings(max_examples=EXAMPLES, stateful_step_count=30, deadline=None)
+@PROFILES[PROFILE]
 class RegistrationMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import timedelta
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from application.ports.notifications import Notification, NotificationKind
 from application.ports.queries import PageRequest, RegistrationView
 from application.principal import Principal
 from application.use_cases.cancel_event import CancelEventCommand
+from application.use_cases.close_own_account import CloseOwnAccountCommand
 from application.use_cases.leave_event import LeaveEventCommand
 from application.use_cases.list_attendees import ListAttendeesCommand
 from application.use_cases.list_my_registrations import ListMyRegistrationsCommand
@@ -30,7 +32,7 @@ from domain.errors import (
 )
 from domain.event import EventStatus
 from domain.registration import Registration, RegistrationStatus
-from domain.users import Role
+from domain.users import AuthSession, Role
 from tests.unit.people import person
 from tests.unit.world import World
 
@@ -219,6 +221,35 @@ async def test_registering_needs_a_caller(world: World) -> None:
 
     with pytest.raises(NotAuthenticated):
         await register(world, None, event.id)
+
+    assert world.store.state == before
+
+
+@pytest.mark.parametrize("ended", ["account", "session"])
+async def test_a_caller_whose_account_or_session_ended_cannot_join(
+    world: World, ended: str
+) -> None:
+    """The caller was identified while still active; the join itself checks again."""
+    organizer = await person(world, Role.ORGANIZER)
+    event = await world.event(organizer)
+    user = await person(world)
+    session = world.ids.new_id()
+    world.store.state.sessions[session] = AuthSession(
+        id=session,
+        user_id=user.user_id,
+        current_token_digest="digest",
+        created_at=world.clock.now(),
+        expires_at=world.clock.now() + timedelta(days=1),
+    )
+    caller = replace(user, session_id=session)
+    if ended == "account":
+        await world.close_own_account.execute(CloseOwnAccountCommand(actor=caller))
+    else:
+        world.store.state.sessions[session].revoke(world.clock.now())
+    before = snapshot(world)
+
+    with pytest.raises(NotAuthenticated):
+        await register(world, caller, event.id)
 
     assert world.store.state == before
 

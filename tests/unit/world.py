@@ -72,7 +72,7 @@ class World:
     policy: PasswordPolicy = field(default_factory=PasswordPolicy)
 
     def __post_init__(self) -> None:
-        uow = MemoryUnitOfWorkFactory(self.store)
+        uow = MemoryUnitOfWorkFactory(self.store, self.ids)
         common = CommonPasswordSet(COMMON)
         sanitizer = Nh3Sanitizer()
         self.uow = uow
@@ -90,20 +90,20 @@ class World:
         self.update_own_profile = UpdateOwnProfile(
             uow, self.hasher, common, self.policy, c, self.passwords
         )
-        self.close_own_account = CloseOwnAccount(uow, c, ids)
+        self.close_own_account = CloseOwnAccount(uow, c)
         self.list_users = ListUsers(self.user_queries)
         self.create_user = CreateUser(self.sign_up)
-        self.update_user = UpdateUser(uow, c, ids)
-        self.delete_user = DeleteUser(uow, c, ids)
+        self.update_user = UpdateUser(uow, c)
+        self.delete_user = DeleteUser(uow, c)
         self.create_event = CreateEvent(uow, self.event_queries, sanitizer, c, ids)
-        self.update_event = UpdateEvent(uow, self.event_queries, sanitizer, c, ids)
-        self.cancel_event = CancelEvent(uow, self.event_queries, c, ids)
-        self.delete_event = DeleteEvent(uow, c, ids)
+        self.update_event = UpdateEvent(uow, self.event_queries, sanitizer, c)
+        self.cancel_event = CancelEvent(uow, self.event_queries, c)
+        self.delete_event = DeleteEvent(uow, c)
         self.get_event = GetEvent(self.event_queries)
         self.search_events = SearchEvents(self.event_queries)
         self.register = RegisterForEvent(uow, c, ids)
-        self.leave = LeaveEvent(uow, c, ids)
-        self.remove_attendee = RemoveAttendee(uow, c, ids)
+        self.leave = LeaveEvent(uow, c)
+        self.remove_attendee = RemoveAttendee(uow, c)
         self.list_attendees = ListAttendees(self.event_queries, self.registration_queries)
         self.list_my_registrations = ListMyRegistrations(self.registration_queries, c)
 

@@ -8,23 +8,25 @@ from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from application.event_input import LocationInput, WindowInput
 from application.ports.queries import EventView, PersonSummary
+from domain.event import MAX_CANCEL_REASON, MAX_DESCRIPTION, MAX_TITLE
+from domain.values import LOCATION_LIMITS, MAX_CAPACITY, MAX_LATITUDE, MAX_LONGITUDE
 from entrypoints.http.schemas.common import given
 
 StatusName = Literal["draft", "published", "cancelled"]
-Title = Annotated[str, Meta(min_length=1, max_length=200, examples=["PyData Berlin meetup"])]
-Description = Annotated[str, Meta(max_length=10_000)]
+Title = Annotated[str, Meta(min_length=1, max_length=MAX_TITLE, examples=["PyData Berlin meetup"])]
+Description = Annotated[str, Meta(max_length=MAX_DESCRIPTION)]
 Moment = Annotated[datetime, Meta(tz=True, examples=["2030-05-01T18:00:00Z"])]
 TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64, examples=["Europe/Berlin"])]
-CapacityValue = Annotated[int, Meta(ge=1, le=100_000)]
-Latitude = Annotated[float, Meta(ge=-90, le=90)]
-Longitude = Annotated[float, Meta(ge=-180, le=180)]
+CapacityValue = Annotated[int, Meta(ge=1, le=MAX_CAPACITY)]
+Latitude = Annotated[float, Meta(ge=-MAX_LATITUDE, le=MAX_LATITUDE)]
+Longitude = Annotated[float, Meta(ge=-MAX_LONGITUDE, le=MAX_LONGITUDE)]
 
 
 class LocationIn(Struct, forbid_unknown_fields=True, frozen=True):
-    venue: Annotated[str, Meta(max_length=200)] | UnsetType = UNSET
-    address: Annotated[str, Meta(max_length=500)] | UnsetType = UNSET
-    city: Annotated[str, Meta(max_length=100)] | UnsetType = UNSET
-    country: Annotated[str, Meta(max_length=100)] | UnsetType = UNSET
+    venue: Annotated[str, Meta(max_length=LOCATION_LIMITS["venue"])] | UnsetType = UNSET
+    address: Annotated[str, Meta(max_length=LOCATION_LIMITS["address"])] | UnsetType = UNSET
+    city: Annotated[str, Meta(max_length=LOCATION_LIMITS["city"])] | UnsetType = UNSET
+    country: Annotated[str, Meta(max_length=LOCATION_LIMITS["country"])] | UnsetType = UNSET
     latitude: Latitude | UnsetType = UNSET
     longitude: Longitude | UnsetType = UNSET
 
@@ -74,7 +76,7 @@ class EventChangesIn(Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class CancelIn(Struct, forbid_unknown_fields=True, frozen=True):
-    reason: Annotated[str, Meta(max_length=1000)] = ""
+    reason: Annotated[str, Meta(max_length=MAX_CANCEL_REASON)] = ""
 
 
 class LocationOut(Struct, frozen=True):
