@@ -15,10 +15,12 @@ from adapters.html_sanitizer import Nh3Sanitizer
 from adapters.jwt_tokens import JwtTokenService
 from adapters.mail.composer import MailComposer
 from adapters.memory.rate_limiter import MemoryRateLimiter
+from adapters.redis_health import RedisProbe
 from adapters.redis_rate_limiter import RedisRateLimiter
 from adapters.sql.engine import create_database_engine
 from adapters.sql.event_locations import SqlEventLocations
 from adapters.sql.event_queries import SqlEventQueries
+from adapters.sql.health import DatabaseProbe
 from adapters.sql.outbox_queue import SqlOutboxQueue
 from adapters.sql.registration_queries import SqlRegistrationQueries
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -27,6 +29,7 @@ from adapters.system_clock import SystemClock
 from adapters.uuid7 import Uuid7Generator
 from application.delivery_policy import DeliveryPolicy
 from application.use_cases.cancel_event import CancelEvent
+from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.close_own_account import CloseOwnAccount
 from application.use_cases.create_event import CreateEvent
 from application.use_cases.create_user import CreateUser
@@ -65,7 +68,12 @@ class Container(containers.DeclarativeContainer):
     # -- the outside world ------------------------------------------------------------
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(Uuid7Generator)
-    engine = providers.Singleton(create_database_engine, settings.provided.database_url)
+    engine = providers.Singleton(
+        create_database_engine,
+        settings.provided.database_url,
+        pool_size=settings.provided.database_pool_size,
+        pool_timeout=settings.provided.database_pool_timeout,
+    )
     uow = providers.Singleton(SqlUnitOfWorkFactory, engine)
     event_queries = providers.Singleton(SqlEventQueries, engine)
     registration_queries = providers.Singleton(SqlRegistrationQueries, engine)
@@ -98,6 +106,13 @@ class Container(containers.DeclarativeContainer):
             prefix=settings.provided.rate_limit_key_prefix,
         ),
     )
+    #: What /health/ready asks: the database (essential), Redis when configured (reported).
+    database_probe = providers.Singleton(DatabaseProbe, engine)
+    health_probes = providers.Selector(
+        settings.provided.rate_limiter_backend,
+        memory=providers.List(database_probe),
+        redis=providers.List(database_probe, providers.Singleton(RedisProbe, limiter)),
+    )
     sanitizer = providers.Singleton(Nh3Sanitizer)
     common_passwords = providers.Singleton(CommonPasswordSet.shipped)
     password_policy = providers.Singleton(
@@ -107,6 +122,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     # -- use cases (Factory: one per call, all state lives in the adapters) ------------
+    check_readiness = providers.Factory(CheckReadiness, health_probes)
     sign_up = providers.Factory(SignUp, uow, hasher, common_passwords, password_policy, clock, ids)
     sign_in = providers.Factory(
         SignInWithPassword,

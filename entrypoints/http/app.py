@@ -68,7 +68,6 @@ def create_app(container: Container | None = None) -> Litestar:
             await close_resources(container)
 
     dependencies = container_dependencies(container)
-    dependencies["engine"] = _provide_engine(container)
     metrics_routes, metrics_middleware = metrics(settings.metrics)
     app = Litestar(
         route_handlers=[
@@ -181,15 +180,6 @@ def _true_allow_header(handler: ASGIApp, app: Litestar) -> ASGIApp:
         await handler(scope, receive, send_with_allow)
 
     return correct
-
-
-def _provide_engine(container: Container) -> Any:
-    from litestar.di import Provide
-
-    def engine() -> Any:
-        return container.engine()
-
-    return Provide(engine, sync_to_thread=False)
 
 
 async def _check_body(request: Request[Any, Any, Any]) -> None:
