@@ -15,7 +15,6 @@ from adapters.html_sanitizer import Nh3Sanitizer
 from adapters.jwt_tokens import JwtTokenService
 from adapters.mail.composer import MailComposer
 from adapters.memory.rate_limiter import MemoryRateLimiter
-from adapters.redis_health import RedisProbe
 from adapters.redis_rate_limiter import RedisRateLimiter
 from adapters.sql.engine import create_database_engine
 from adapters.sql.event_locations import SqlEventLocations
@@ -58,7 +57,7 @@ from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
 from domain.values import PasswordPolicy
 from entrypoints.http.cursors import CursorCodec
-from entrypoints.integrations import geocoder_for, notifier_for
+from entrypoints.integrations import geocoder_for, health_probes_for, notifier_for
 from entrypoints.settings import Settings
 
 
@@ -106,12 +105,9 @@ class Container(containers.DeclarativeContainer):
             prefix=settings.provided.rate_limit_key_prefix,
         ),
     )
-    #: What /health/ready asks: the database (essential), Redis when configured (reported).
-    database_probe = providers.Singleton(DatabaseProbe, engine)
-    health_probes = providers.Selector(
-        settings.provided.rate_limiter_backend,
-        memory=providers.List(database_probe),
-        redis=providers.List(database_probe, providers.Singleton(RedisProbe, limiter)),
+    #: What /health/ready asks: the database; Redis and SMTP when configured.
+    health_probes = providers.Singleton(
+        health_probes_for, settings, providers.Singleton(DatabaseProbe, engine), limiter
     )
     sanitizer = providers.Singleton(Nh3Sanitizer)
     common_passwords = providers.Singleton(CommonPasswordSet.shipped)
