@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from application.ports.storage import StorageUnavailable
 from domain.errors import DomainError, EmailTaken, InvalidValue
 from entrypoints.commands import CommandError
 from entrypoints.commands.create_admin import create_admin, read_password
@@ -57,7 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `eventapi openapi | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (CommandError, ConfigurationError, DomainError, OperationalError, InterfaceError) as exc:
+    except (
+        CommandError,
+        ConfigurationError,
+        DomainError,
+        StorageUnavailable,
+        OperationalError,
+        InterfaceError,
+    ) as exc:
         print(f"eventapi {args.command}: error: {_explain(exc)}", file=sys.stderr)
         return EXPECTED_FAILURE
     except OSError as exc:  # a data folder that cannot be written, a refused connection...
@@ -72,6 +80,8 @@ def _explain(exc: Exception) -> str:
         return "an account with this email already exists"
     if isinstance(exc, DomainError):
         return exc.detail
+    if isinstance(exc, StorageUnavailable):
+        return f"{exc.reason} (is the database up? EVENTAPI_DATABASE_URL names it)"
     if isinstance(exc, OperationalError | InterfaceError):
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         return "cannot use the database: " + re.sub(r"^<class '[\w.]+'>: ", "", reason)

@@ -20,6 +20,7 @@ from adapters.sql.caller_queries import SqlCallerQueries
 from adapters.sql.engine import create_database_engine
 from adapters.sql.event_locations import SqlEventLocations
 from adapters.sql.event_queries import SqlEventQueries
+from adapters.sql.health import DatabaseProbe
 from adapters.sql.outbox_queue import SqlOutboxQueue
 from adapters.sql.registration_queries import SqlRegistrationQueries
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -29,6 +30,7 @@ from adapters.uuid7 import Uuid7Generator
 from application.delivery_policy import DeliveryPolicy
 from application.password_checks import PasswordChecks
 from application.use_cases.cancel_event import CancelEvent
+from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.close_own_account import CloseOwnAccount
 from application.use_cases.create_event import CreateEvent
 from application.use_cases.create_user import CreateUser
@@ -57,7 +59,7 @@ from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
 from domain.values import PasswordPolicy
 from entrypoints.http.cursors import CursorCodec
-from entrypoints.integrations import geocoder_for, notifier_for
+from entrypoints.integrations import geocoder_for, health_probes_for, notifier_for
 from entrypoints.settings import Settings
 
 
@@ -67,7 +69,12 @@ class Container(containers.DeclarativeContainer):
     # -- the outside world ------------------------------------------------------------
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(Uuid7Generator)
-    engine = providers.Singleton(create_database_engine, settings.provided.database_url)
+    engine = providers.Singleton(
+        create_database_engine,
+        settings.provided.database_url,
+        pool_size=settings.provided.database_pool_size,
+        pool_timeout=settings.provided.database_pool_timeout,
+    )
     uow = providers.Singleton(SqlUnitOfWorkFactory, engine, ids)
     event_queries = providers.Singleton(SqlEventQueries, engine)
     registration_queries = providers.Singleton(SqlRegistrationQueries, engine)
@@ -101,6 +108,10 @@ class Container(containers.DeclarativeContainer):
             prefix=settings.provided.rate_limit_key_prefix,
         ),
     )
+    #: What /health/ready asks: the database; Redis and SMTP when configured.
+    health_probes = providers.Singleton(
+        health_probes_for, settings, providers.Singleton(DatabaseProbe, engine), limiter
+    )
     sanitizer = providers.Singleton(Nh3Sanitizer)
     common_passwords = providers.Singleton(CommonPasswordSet.shipped)
     password_policy = providers.Singleton(
@@ -114,6 +125,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     # -- use cases (Factory: one per call, all state lives in the adapters) ------------
+    check_readiness = providers.Factory(CheckReadiness, health_probes)
     sign_up = providers.Factory(SignUp, uow, hasher, common_passwords, password_policy, clock, ids)
     sign_in = providers.Factory(
         SignInWithPassword, uow, hasher, tokens, password_checks, clock, ids

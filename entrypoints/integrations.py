@@ -1,5 +1,5 @@
-"""Which mail and geocoding adapters the settings ask for, built with their
-constructor arguments (the container's helpers for the worker's ports)."""
+"""Which mail, geocoding and health-probe adapters the settings ask for, built with
+their constructor arguments (the container's helpers)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from adapters.geocoding.nominatim import PUBLIC_INSTANCE, NominatimGeocoder
 from adapters.mail.composer import MailComposer
 from adapters.mail.sink import MailSink
 from adapters.mail.smtp import SmtpNotifier, parse_smtp_url
+from adapters.mail.smtp_probe import SmtpProbe
+from adapters.redis_health import RedisProbe
+from adapters.redis_rate_limiter import RedisRateLimiter
 from application.ports.geocoder import Geocoder
+from application.ports.health import HealthProbe
 from application.ports.notifications import Notifier
 from entrypoints.settings import ConfigurationError, Settings
 
@@ -25,6 +29,19 @@ def notifier_for(settings: Settings, composer: MailComposer) -> Notifier:
     except ValueError as exc:
         raise ConfigurationError(f"EVENTAPI_SMTP_URL: {exc}") from None
     return SmtpNotifier(relay, composer)
+
+
+def health_probes_for(
+    settings: Settings, database: HealthProbe, limiter: object
+) -> list[HealthProbe]:
+    """What /health/ready asks: the database (essential), and Redis and the SMTP relay
+    when they are configured (reported as degraded when down, never fatal)."""
+    probes = [database]
+    if isinstance(limiter, RedisRateLimiter):  # EVENTAPI_REDIS_URL is set
+        probes.append(RedisProbe(limiter))
+    if settings.smtp_url:
+        probes.append(SmtpProbe(parse_smtp_url(settings.smtp_url)))
+    return probes
 
 
 def geocoder_for(settings: Settings) -> Geocoder | None:

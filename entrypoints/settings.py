@@ -37,6 +37,10 @@ class Settings:
     environment: str = "development"
     data_dir: Path = Path("data")
     database_url: str = ""
+    #: Connections each process keeps open to PostgreSQL (as many more open under
+    #: bursts), and the seconds a request waits for one before it is refused with 503.
+    database_pool_size: int = 10
+    database_pool_timeout: int = 10
     redis_url: str | None = None
     smtp_url: str | None = None
     secret_key: bytes = b""
@@ -163,6 +167,8 @@ class Settings:
             environment=environment,
             data_dir=data_dir,
             database_url=database_url(read.text("DATABASE_URL"), data_dir),
+            database_pool_size=read.number("DATABASE_POOL_SIZE", 10, low=1, high=1000),
+            database_pool_timeout=read.number("DATABASE_POOL_TIMEOUT", 10, low=1, high=600),
             redis_url=read.text("REDIS_URL") or None,
             smtp_url=read.text("SMTP_URL") or None,
             secret_key=_secret_key(

@@ -17,6 +17,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from application.ports.storage import StorageUnavailable
 from application.use_cases.deliver_notifications import BatchReport
 from application.use_cases.locate_events import LocateReport
 from entrypoints.container import Container
@@ -145,10 +146,13 @@ async def _repeat(
         _honour_cancellation()
         try:
             report = await step()
-        except Exception:
+        except Exception as error:
             failures += 1
             pause = min(LONGEST_PAUSE, FIRST_FAILURE_PAUSE * 2.0 ** min(failures - 1, 10))
-            log.exception("%s: a batch failed; trying again in %.0fs", name, pause)
+            if isinstance(error, StorageUnavailable):  # an outage, not a bug: one line
+                log.warning("%s: %s; trying again in %.0fs", name, error.reason, pause)
+            else:
+                log.exception("%s: a batch failed; trying again in %.0fs", name, pause)
         else:
             failures = 0
             pause = pause_after(report)

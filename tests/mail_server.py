@@ -45,6 +45,10 @@ class MailServer:
     login: tuple[str, str] | None = None
     received: list[Received] = field(default_factory=list)
     port: int = 0
+    #: When set, each message waits for this event before it is accepted (a slow relay).
+    hold: asyncio.Event | None = None
+    #: How many messages are waiting for `hold` now.
+    holding: int = 0
 
     def __post_init__(self) -> None:
         self._server: asyncio.Server | None = None
@@ -131,6 +135,12 @@ class MailServer:
         return "250 OK"
 
     async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
+        if self.hold is not None:
+            self.holding += 1
+            try:
+                await self.hold.wait()
+            finally:
+                self.holding -= 1
         raw = envelope.original_content or envelope.content
         assert isinstance(raw, bytes)
         message = message_from_bytes(raw, policy=default)

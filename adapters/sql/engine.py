@@ -18,12 +18,15 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.sql.failures import TranslatingPool, translate_failures
 from domain.values import Coordinates
 
 #: Execution option that makes a SQLite connection begin with BEGIN IMMEDIATE.
 WRITE_LOCK = "eventapi_write_lock"
 
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
+#: Seconds a request waits for a pooled connection, and for a new one to connect.
+DEFAULT_POOL_TIMEOUT = 10.0
 
 
 def fold(text: str) -> str:
@@ -40,12 +43,18 @@ def create_database_engine(
     *,
     echo: bool = False,
     pool_size: int = 10,
-    max_overflow: int = 10,
+    max_overflow: int | None = None,
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT,
     busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
     **engine_options: Any,
 ) -> AsyncEngine:
     """One engine per process (and per database). `url` names the async driver:
-    `postgresql+asyncpg://...` or `sqlite+aiosqlite:///path/to/file.db`."""
+    `postgresql+asyncpg://...` or `sqlite+aiosqlite:///path/to/file.db`.
+
+    PostgreSQL keeps up to `pool_size` connections open and opens `max_overflow` (by
+    default as many again) more under bursts. Transient failures raise
+    `StorageUnavailable` (see `failures.py`); nothing waits longer than `pool_timeout`
+    for a connection."""
     # A failing statement's message would otherwise quote its bound values (e-mail
     # addresses, password hashes, token digests), and such messages reach the logs.
     engine_options.setdefault("hide_parameters", True)
@@ -53,22 +62,37 @@ def create_database_engine(
     if parsed.get_backend_name() == "sqlite":
         if parsed.drivername == "sqlite":
             parsed = parsed.set(drivername="sqlite+aiosqlite")
-        return _sqlite_engine(parsed, echo, busy_timeout_ms, engine_options)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+asyncpg")
-    if "poolclass" not in engine_options:
-        engine_options.setdefault("pool_size", pool_size)
-        engine_options.setdefault("max_overflow", max_overflow)
-    engine_options.setdefault("pool_pre_ping", True)
-    engine_options.setdefault("connect_args", {"server_settings": {"application_name": "eventapi"}})
-    return create_async_engine(parsed, echo=echo, **engine_options)
+        engine = _sqlite_engine(parsed, echo, busy_timeout_ms, pool_timeout, engine_options)
+    else:
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+asyncpg")
+        if "poolclass" not in engine_options:
+            engine_options.update(poolclass=TranslatingPool, pool_timeout=pool_timeout)
+            engine_options.setdefault("pool_size", pool_size)
+            engine_options.setdefault(
+                "max_overflow", pool_size if max_overflow is None else max_overflow
+            )
+        engine_options.setdefault("pool_pre_ping", True)
+        engine_options.setdefault(
+            "connect_args",
+            {"timeout": pool_timeout, "server_settings": {"application_name": "eventapi"}},
+        )
+        engine = create_async_engine(parsed, echo=echo, **engine_options)
+    translate_failures(engine)
+    return engine
 
 
 def _sqlite_engine(
-    url: URL, echo: bool, busy_timeout_ms: int, engine_options: dict[str, Any]
+    url: URL,
+    echo: bool,
+    busy_timeout_ms: int,
+    pool_timeout: float,
+    engine_options: dict[str, Any],
 ) -> AsyncEngine:
     in_memory = url.database in (None, "", ":memory:")
     engine_options.setdefault("connect_args", {"timeout": busy_timeout_ms / 1000})
+    if not in_memory and "poolclass" not in engine_options:  # a file: SQLAlchemy's QueuePool
+        engine_options.update(poolclass=TranslatingPool, pool_timeout=pool_timeout)
     engine = create_async_engine(url, echo=echo, **engine_options)
     busy_timeout = int(busy_timeout_ms)
 

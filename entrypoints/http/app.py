@@ -72,7 +72,6 @@ def create_app(container: Container | None = None) -> Litestar:
             await close_resources(container)
 
     dependencies = container_dependencies(container)
-    dependencies["engine"] = _provide_engine(container)
     dependencies["public_url"] = Provide(lambda: settings.public_url, sync_to_thread=False)
     metrics_routes, metrics_middleware = metrics(settings.metrics, settings.metrics_token)
     app = Litestar(
@@ -223,15 +222,6 @@ def _with_head(methods: Iterable[str]) -> set[str]:
     """A route's methods, with the HEAD that `_head_as_get` serves wherever GET is."""
     names = set(methods)
     return names | {"HEAD"} if "GET" in names else names
-
-
-def _provide_engine(container: Container) -> Any:
-    from litestar.di import Provide
-
-    def engine() -> Any:
-        return container.engine()
-
-    return Provide(engine, sync_to_thread=False)
 
 
 async def _check_body(request: Request[Any, Any, Any]) -> None:

@@ -23,12 +23,11 @@ from entrypoints.http.credentials import credentials_of
 
 
 def container_dependencies(container: Container) -> dict[str, Provide]:
-    """Every use case (Factory provider), the cursor codec, the clock and the rate
-    limiter (for the readiness probe), by name."""
+    """Every use case (Factory provider), the cursor codec and the clock, by name."""
     wanted = {
         name: provider
         for name, provider in container.providers.items()
-        if isinstance(provider, providers.Factory) or name in {"cursors", "clock", "limiter"}
+        if isinstance(provider, providers.Factory) or name in {"cursors", "clock"}
     }
     dependencies = {
         name: Provide(_call(provider), sync_to_thread=False) for name, provider in wanted.items()

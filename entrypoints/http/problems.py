@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from application.ports.storage import StorageUnavailable
 from domain.errors import (
     Conflict,
     DomainError,
@@ -149,6 +150,25 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
     )
 
 
+#: Seconds a client is asked to wait when the database cannot be used (Retry-After).
+STORAGE_RETRY_AFTER_SECONDS = 5
+
+
+def storage_unavailable_handler(
+    request: Request[Any, Any, Any], exc: StorageUnavailable
+) -> Response[Problem]:
+    """The database is down, dropped the connection or has no connection free: try
+    again shortly. The reason is for the operator's log only."""
+    request_id = request.scope.get("state", {}).get("request_id", "-")
+    log.warning("storage unavailable (request %s): %s", request_id, exc.reason)
+    return problem_response(
+        503,
+        "service-unavailable",
+        "the service cannot reach its database right now; try again shortly",
+        headers={"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def recursion_error_handler(
     request: Request[Any, Any, Any], exc: RecursionError
 ) -> Response[Problem]:
@@ -190,6 +210,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
+    StorageUnavailable: storage_unavailable_handler,
     RecursionError: recursion_error_handler,
     Exception: unexpected_error_handler,
 }

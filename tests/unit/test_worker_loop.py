@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from application.ports.storage import StorageUnavailable
 from entrypoints import worker
 from entrypoints.worker import _repeat
 
@@ -69,3 +70,23 @@ async def test_setting_stop_ends_the_loop_between_batches() -> None:
     async with asyncio.timeout(5):
         await _repeat("test", step, lambda _: 0.0, stop=stop, until_idle=False)
     assert batches == 3
+
+
+async def test_a_storage_outage_is_one_warning_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(worker, "FIRST_FAILURE_PAUSE", 0.01)
+    results: list[int | Exception] = [StorageUnavailable("cannot reach the database"), 0]
+
+    async def step() -> int:
+        result = results.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async with asyncio.timeout(10):
+        await _repeat("delivery", step, lambda _: 1.0, stop=asyncio.Event(), until_idle=True)
+    [record] = [r for r in caplog.records if r.name == "eventapi.worker"]
+    assert record.levelname == "WARNING"
+    assert record.exc_info is None
+    assert record.getMessage().startswith("delivery: cannot reach the database; trying again")

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from msgspec import Struct
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.redis_rate_limiter import RedisRateLimiter
-
-PROBE_SECONDS = 2.0
+from application.use_cases.check_readiness import CheckReadiness
 
 
 class Health(Struct, frozen=True):
@@ -41,26 +35,9 @@ class HealthController(Controller):
             )
         },
     )
-    async def ready(
-        self,
-        engine: NamedDependency[AsyncEngine],
-        limiter: NamedDependency[object],  # a RateLimiter; Litestar cannot check a Protocol
-    ) -> Response[Health]:
-        database = await _probe(engine)
-        checks = {"database": database}
-        if isinstance(limiter, RedisRateLimiter):  # reported, never fatal: limits fall back
-            checks["redis"] = "ok" if await limiter.ping() else "degraded"
-        status = 200 if database == "ok" else 503
+    async def ready(self, check_readiness: NamedDependency[CheckReadiness]) -> Response[Health]:
+        readiness = await check_readiness.execute()
         return Response(
-            Health(status="ok" if status == 200 else "unavailable", checks=checks),
-            status_code=status,
+            Health(status="ok" if readiness.ready else "unavailable", checks=readiness.checks),
+            status_code=200 if readiness.ready else 503,
         )
-
-
-async def _probe(engine: AsyncEngine) -> str:
-    try:
-        async with asyncio.timeout(PROBE_SECONDS), engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception:  # any failure means "not ready"; the reason goes to the logs, not out
-        return "unavailable"
-    return "ok"
