@@ -7,6 +7,11 @@ end. If PostgreSQL cannot be reached the tests that need it fail: they are never
 skipped. The schema is migrated once per session and emptied before each test.
 
 SQLite: one migrated file per session, copied for each test.
+
+Opt-in tests: a test marked with a key of `OPT_IN_MARKERS` needs a tool the bare
+machine does not have (nginx). It runs only when its environment variable names
+the tool, and is deselected otherwise (not skipped: a bare run has zero skips);
+once named, a tool that does not work fails the test.
 """
 
 from __future__ import annotations
@@ -30,6 +35,18 @@ from adapters.sql.migrate import upgrade_database
 from adapters.sql.tables import ALL_TABLES
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+#: marker -> the environment variable that names the tool those tests need.
+OPT_IN_MARKERS = {"nginx": "EVENTAPI_TEST_NGINX"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the opt-in tests whose tool is not named in the environment."""
+    absent = [marker for marker, variable in OPT_IN_MARKERS.items() if not os.environ.get(variable)]
+    deselected = [item for item in items if any(item.get_closest_marker(m) for m in absent)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
 
 
 def run_apart(coroutine: Coroutine[Any, Any, None]) -> None:
