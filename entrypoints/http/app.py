@@ -26,8 +26,9 @@ from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.registrations import RegistrationsController
 from entrypoints.http.controllers.users import OwnAccountController, UsersController
 from entrypoints.http.docs_assets import ASSETS_PATH, docs_assets_router
-from entrypoints.http.metrics import metrics
+from entrypoints.http.metrics import forget_process, metrics, watch_pool
 from entrypoints.http.middleware import request_context
+from entrypoints.http.observe import observe
 from entrypoints.http.openapi import COMPONENTS
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limits import rate_limits
@@ -58,6 +59,7 @@ def create_app(container: Container | None = None) -> Litestar:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await upgrade_database(container.engine())  # the embedded default migrates itself
         worker = None
+        watch_pool(container.engine())
         try:
             if settings.runs_inprocess_worker:  # the embedded default delivers its own mail
                 worker = BackgroundWorker.start(container)
@@ -66,10 +68,10 @@ def create_app(container: Container | None = None) -> Litestar:
             if worker is not None:
                 await worker.stop()  # the batch in hand first, then the engine goes
             await close_resources(container)
+            forget_process()
 
     dependencies = container_dependencies(container)
     dependencies["engine"] = _provide_engine(container)
-    metrics_routes, metrics_middleware = metrics(settings.metrics)
     app = Litestar(
         route_handlers=[
             AuthController,
@@ -79,9 +81,8 @@ def create_app(container: Container | None = None) -> Litestar:
             RegistrationsController,
             HealthController,
             docs_assets_router(),
-            *metrics_routes,
+            *metrics(settings.metrics),
         ],
-        middleware=metrics_middleware,
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=_check_body,
@@ -137,13 +138,22 @@ def create_app(container: Container | None = None) -> Litestar:
             ],
         ),
         lifespan=[lifespan],
+        # Logging is the process's (entrypoints/logs.py, set up by `eventapi serve`);
+        # unhandled errors are logged by the problem+json handler.
+        logging_config=None,
         debug=False,
     )
     # Outside the router, not in `middleware=`: Litestar runs app middleware only for
     # matched routes, and 404s and 405s must carry the request id and headers too.
     # Rate limits count every request (404s too), before routing, inside the request id.
+    # Each request is logged and measured around them, so their refusals are too.
     app.asgi_handler = request_context(
-        rate_limits(_true_allow_header(app.asgi_handler, app), container)
+        observe(
+            rate_limits(_true_allow_header(app.asgi_handler, app), container),
+            app,
+            trusted_proxies=settings.trusted_proxies,
+            metrics=settings.metrics,
+        )
     )
     return app
 

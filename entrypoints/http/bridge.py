@@ -19,6 +19,7 @@ from application.principal import Principal
 from application.use_cases.identify_caller import IdentifyCaller
 from domain.errors import NotAuthenticated
 from entrypoints.container import Container
+from entrypoints.http.observe import USER_ID
 
 
 def container_dependencies(container: Container) -> dict[str, Provide]:
@@ -54,4 +55,6 @@ async def provide_principal(
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 4096:
         raise NotAuthenticated("use 'Authorization: Bearer <access token>'")
-    return await identify_caller.execute(token.strip())
+    principal = await identify_caller.execute(token.strip())
+    request.scope["state"][USER_ID] = str(principal.user_id)  # for the request's log record
+    return principal
