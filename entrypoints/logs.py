@@ -23,6 +23,8 @@ from typing import Any, TextIO
 _STANDARD = frozenset(
     vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None)).keys()
     | {"message", "asctime", "taskName"}
+    # uvicorn's own records repeat their message with terminal colours in this one.
+    | {"color_message"}
 )
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import logging.config
 import os
 import shutil
 import sys
@@ -13,7 +15,7 @@ import uvicorn
 
 from entrypoints.commands.database import migrate
 from entrypoints.container import build_container, close_resources
-from entrypoints.logs import logging_config
+from entrypoints.logs import logging_config, resolve_format
 from entrypoints.settings import Settings
 
 #: uvicorn builds one app per worker process from this factory (`create_app()`
@@ -21,6 +23,9 @@ from entrypoints.settings import Settings
 APP_FACTORY = "entrypoints.http.app:create_app"
 #: How long in-flight requests get to finish after SIGTERM or Ctrl-C.
 GRACEFUL_SHUTDOWN_SECONDS = 10
+#: How long a worker process may take to answer uvicorn's health pings (see `serve`).
+WORKER_START_SECONDS = 60
+log = logging.getLogger("eventapi.serve")
 #: prometheus_client's multiprocess mode: where each server process writes its samples.
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 #: Wildcard addresses, only to print a reachable URL instead; nothing binds to them here.
@@ -34,13 +39,21 @@ def serve(
     asyncio.run(_migrate(settings))
     shown = "127.0.0.1" if host in _ANY_ADDRESS else f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}"
-    print(
-        f"eventapi on {base} ({workers} worker{'s' if workers > 1 else ''})\n"
-        f"  API docs: {base}/schema/swagger  (also /schema/redoc, /schema/scalar)\n"
-        "  stop with Ctrl-C",
-        file=out,
-        flush=True,
-    )
+    log_format = resolve_format(settings.log_format)
+    logs = logging_config(log_format)
+    if log_format == "json":  # a log collector reads JSON lines only: the banner is one
+        logging.config.dictConfig(logs)
+        log.info(
+            "eventapi on %s", base, extra={"event": "serve.start", "url": base, "workers": workers}
+        )
+    else:
+        print(
+            f"eventapi on {base} ({workers} worker{'s' if workers > 1 else ''})\n"
+            f"  API docs: {base}/schema/swagger  (also /schema/redoc, /schema/scalar)\n"
+            "  stop with Ctrl-C",
+            file=out,
+            flush=True,
+        )
     # Several processes add their metrics up through files in a directory of this run's
     # own, made before they start (they inherit it) and removed once they have stopped.
     metrics_dir = tempfile.mkdtemp(prefix="eventapi-metrics-") if workers > 1 else None
@@ -60,9 +73,13 @@ def serve(
             proxy_headers=False,
             server_header=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            # A new worker process answers uvicorn's health pings only once it has
+            # imported the app; on a busy machine that takes longer than uvicorn's
+            # 5 s, and it would kill and restart every worker, forever.
+            timeout_worker_healthcheck=WORKER_START_SECONDS,
             # Every process logs as EVENTAPI_LOG_FORMAT says; the app logs each request
             # itself (entrypoints/http/observe.py), so uvicorn's access log is off.
-            log_config=logging_config(settings.log_format),
+            log_config=logs,
             access_log=False,
         )
     finally:

@@ -64,19 +64,10 @@ def observe(
             await app(scope, receive, send)
             return
         started = time.perf_counter()
-        response: dict[str, Any] = {"status": 500, "policy": None}
+        response: dict[str, Any] = {"status": 500, "policy": None, "done": False}
 
-        async def watch(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response["status"] = message["status"]
-                for name, value in message.get("headers", []):
-                    if name.lower() == b"ratelimit":
-                        response["policy"] = value.decode("latin-1")
-            await send(message)
-
-        try:
-            await app(scope, receive, watch)
-        finally:
+        def finish() -> None:
+            response["done"] = True
             seconds = time.perf_counter() - started
             status: int = response["status"]
             route = route_of(scope)
@@ -85,6 +76,24 @@ def observe(
                 if status == 429:
                     count_refusal(_policy(response["policy"]))
             _log(scope, route, status, seconds, proxies)
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response["status"] = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"ratelimit":
+                        response["policy"] = value.decode("latin-1")
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Before the last byte leaves: a client that has its answer finds it
+                # counted by the next scrape.
+                finish()
+            await send(message)
+
+        try:
+            await app(scope, receive, watch)
+        finally:
+            if not response["done"]:  # no complete response: an error, or a disconnect
+                finish()
 
     return middleware
 
