@@ -43,8 +43,13 @@ def serve(
     logs = logging_config(log_format)
     if log_format == "json":  # a log collector reads JSON lines only: the banner is one
         logging.config.dictConfig(logs)
+        docs = f"{base}/schema/swagger"
         log.info(
-            "eventapi on %s", base, extra={"event": "serve.start", "url": base, "workers": workers}
+            "eventapi on %s (%s workers); API docs: %s",
+            base,
+            workers,
+            docs,
+            extra={"event": "serve.start", "url": base, "docs": docs, "workers": workers},
         )
     else:
         print(
