@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import re
 import sys
@@ -37,6 +36,7 @@ from entrypoints.commands.seed_demo import default_user_count, print_report, see
 from entrypoints.commands.serve import serve
 from entrypoints.commands.worker import work
 from entrypoints.container import Container, build_container, close_resources
+from entrypoints.logs import configure_logging
 from entrypoints.settings import ConfigurationError, Settings
 
 T = TypeVar("T")
@@ -159,8 +159,7 @@ def _worker(args: argparse.Namespace) -> int:
     """Exits 0 when stopped by SIGTERM or Ctrl-C (after the batch in hand), or when
     `--once` found nothing more to do."""
     # The worker's own records (batches, failures) on stderr; libraries stay at WARNING.
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("eventapi").setLevel(logging.INFO)
+    configure_logging(Settings.from_environment().log_format)
     _run(
         lambda container: work(
             container,

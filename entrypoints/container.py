@@ -21,6 +21,7 @@ from adapters.sql.engine import create_database_engine
 from adapters.sql.event_locations import SqlEventLocations
 from adapters.sql.event_queries import SqlEventQueries
 from adapters.sql.health import DatabaseProbe
+from adapters.sql.housekeeping import SqlExpiredRecords
 from adapters.sql.outbox_queue import SqlOutboxQueue
 from adapters.sql.registration_queries import SqlRegistrationQueries
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -46,6 +47,7 @@ from application.use_cases.list_failed_notifications import ListFailedNotificati
 from application.use_cases.list_my_registrations import ListMyRegistrations
 from application.use_cases.list_users import ListUsers
 from application.use_cases.locate_events import LocateEvents
+from application.use_cases.purge_expired_records import PurgeExpiredRecords
 from application.use_cases.refresh_session import RefreshSession
 from application.use_cases.register_for_event import RegisterForEvent
 from application.use_cases.remove_attendee import RemoveAttendee
@@ -175,6 +177,13 @@ class Container(containers.DeclarativeContainer):
         delivery_policy,
     )
     locate_events = providers.Factory(LocateEvents, event_locations, geocoder, uow, clock)
+    expired_records = providers.Singleton(SqlExpiredRecords, engine)
+    purge_expired_records = providers.Factory(
+        PurgeExpiredRecords,
+        expired_records,
+        clock,
+        retention=settings.provided.outbox_retention,
+    )
     list_failed_notifications = providers.Factory(ListFailedNotifications, outbox_queue)
     retry_failed_notifications = providers.Factory(RetryFailedNotifications, outbox_queue, clock)
 

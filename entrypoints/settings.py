@@ -85,6 +85,10 @@ class Settings:
     #: auto, on or off: whether the web app delivers the outbox itself (see
     #: `runs_inprocess_worker`); `eventapi worker` does it as a process of its own.
     inprocess_worker: str = "auto"
+    #: auto, json or text: how log records are written (auto: text on a terminal, else json).
+    log_format: str = "auto"
+    #: Days a sent (or skipped) outbox row is kept before the worker purges it.
+    outbox_retention_days: int = 30
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -120,6 +124,10 @@ class Settings:
         if self.inprocess_worker == "auto":
             return self.database_url.startswith("sqlite")
         return self.inprocess_worker == "on"
+
+    @property
+    def outbox_retention(self) -> timedelta:
+        return timedelta(days=self.outbox_retention_days)
 
     @property
     def token_kid(self) -> str:
@@ -206,6 +214,8 @@ class Settings:
             geocoder_key=geocoding[1],
             geocoder_url=geocoding[2],
             inprocess_worker=_inprocess_worker(read.text("INPROCESS_WORKER", "auto")),
+            log_format=_log_format(read.text("LOG_FORMAT", "auto")),
+            outbox_retention_days=read.number("OUTBOX_RETENTION", 30, low=1, high=3650),
         )
 
 
@@ -264,6 +274,16 @@ def _inprocess_worker(raw: str) -> str:
     if value == "auto":
         return value
     raise ConfigurationError("EVENTAPI_INPROCESS_WORKER must be auto, on or off")
+
+
+LOG_FORMATS = ("auto", "json", "text")
+
+
+def _log_format(raw: str) -> str:
+    value = raw.lower()
+    if value not in LOG_FORMATS:
+        raise ConfigurationError("EVENTAPI_LOG_FORMAT must be json or text (or auto)")
+    return value
 
 
 GEOCODERS = ("off", "nominatim", "google")

@@ -20,6 +20,7 @@ from typing import TypeVar
 from application.ports.storage import StorageUnavailable
 from application.use_cases.deliver_notifications import BatchReport
 from application.use_cases.locate_events import LocateReport
+from application.use_cases.purge_expired_records import PurgeReport
 from entrypoints.container import Container
 
 log = logging.getLogger("eventapi.worker")
@@ -34,6 +35,9 @@ GEOCODER_PAUSE = 30.0
 #: How long a stopping in-process worker gets to finish the batch in hand before it
 #: is cancelled (what it had claimed comes back when the lease ends).
 BACKGROUND_STOP_SECONDS = 10.0
+#: Between purges of old outbox rows and expired sessions (at once again while a
+#: purge finds full batches).
+HOUSEKEEPING_INTERVAL = 3600.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -52,6 +56,7 @@ async def run_worker(
     notifier = container.notifier()  # a bad EVENTAPI_SMTP_URL fails here, at start
     geocoder = container.geocoder() if geocoding else None
     deliver = container.deliver_notifications()
+    purge = container.purge_expired_records()
     try:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(
@@ -59,6 +64,15 @@ async def run_worker(
                     "delivery",
                     deliver.execute,
                     _delivery_pause(poll_interval),
+                    stop=stop,
+                    until_idle=until_idle,
+                )
+            )
+            tasks.create_task(
+                _repeat(
+                    "housekeeping",
+                    purge.execute,
+                    _housekeeping_pause,
                     stop=stop,
                     until_idle=until_idle,
                 )
@@ -175,13 +189,33 @@ def _honour_cancellation() -> None:
 def _delivery_pause(poll_interval: float) -> Callable[[BatchReport], float]:
     def pause(report: BatchReport) -> float:
         if report.claimed:
+            counts = {
+                str(outcome): report.count(outcome) for outcome in sorted(set(report.outcomes))
+            }
             log.info(
-                "delivery: %s", ", ".join(f"{o} {report.count(o)}" for o in set(report.outcomes))
+                "delivery: %s",
+                ", ".join(f"{outcome} {count}" for outcome, count in counts.items()),
+                extra={"event": "outbox.batch", "claimed": report.claimed, **counts},
             )
             return 0.0  # there may be more
         return poll_interval
 
     return pause
+
+
+def _housekeeping_pause(report: PurgeReport) -> float:
+    if report.outbox_rows or report.sessions:
+        log.info(
+            "housekeeping: purged %s outbox rows and %s expired sessions",
+            report.outbox_rows,
+            report.sessions,
+            extra={
+                "event": "housekeeping.purge",
+                "outbox_rows": report.outbox_rows,
+                "sessions": report.sessions,
+            },
+        )
+    return 0.0 if report.more else HOUSEKEEPING_INTERVAL
 
 
 def _geocoding_pause(poll_interval: float) -> Callable[[LocateReport], float]:
@@ -192,9 +226,24 @@ def _geocoding_pause(poll_interval: float) -> Callable[[LocateReport], float]:
         if report.unavailable:
             outages += 1
             wait = min(GEOCODER_PAUSE * 2.0 ** min(outages - 1, 10), 900.0)
-            log.warning("geocoding: the service failed; trying again in %.0fs", wait)
+            log.warning(
+                "geocoding: the service failed; trying again in %.0fs",
+                wait,
+                extra={"event": "geocoding.outage", "retry_in_s": wait},
+            )
             return wait
         outages = 0
+        if report.tried:
+            log.info(
+                "geocoding: located %s of %s addresses",
+                report.located,
+                report.tried,
+                extra={
+                    "event": "geocoding.batch",
+                    "tried": report.tried,
+                    "located": report.located,
+                },
+            )
         return 0.0 if report.tried else poll_interval
 
     return pause

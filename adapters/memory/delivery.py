@@ -16,6 +16,8 @@ from application.ports.delivery import ClaimedNotification, FailedNotification, 
 from application.ports.geocoder import AddressToLocate, EventLocations
 from domain.event import EventStatus
 
+#: A row the housekeeping deleted: nothing claims, settles, lists or revives it.
+PURGED = "purged"
 ABANDONED = "abandoned: the worker that made the final attempt never reported back"
 
 
@@ -118,6 +120,20 @@ class MemoryOutboxQueue(OutboxQueue):
                     )
                     revived += 1
             return revived
+
+    async def purge_sent(self, *, sent_before: datetime, limit: int) -> int:
+        """Forget up to `limit` rows sent before `sent_before`, lowest row ids first.
+        (Row ids are list positions, so the notification stays in the store's list;
+        a purged row is invisible to every method here.)"""
+        async with self._store.lock:
+            purged = 0
+            for row_id in range(1, len(self._store.state.outbox) + 1):
+                row = self._row(row_id)
+                sent_at = row.sent_at if row.status == "sent" else None
+                if purged < limit and sent_at is not None and sent_at < sent_before:
+                    self._rows[row_id] = replace(row, status=PURGED)
+                    purged += 1
+            return purged
 
     def _row(self, row_id: int) -> _Row:
         row = self._rows.get(row_id)

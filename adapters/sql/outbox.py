@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import String, Uuid, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.outbox_queue import NOT_SENT, SENT
+from adapters.sql.outbox_queue import FAILED, NOT_SENT, SENT
 from adapters.sql.statements import insert_or_ignore
 from adapters.sql.tables import JsonDocument, UtcDateTime, events, outbox, registrations, users
 from application.ports.notifications import Broadcast, Notification, Outbox
@@ -91,6 +91,17 @@ class OutboxListing:
     total: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxBacklog:
+    """What the outbox holds that is not done: the numbers /metrics reports."""
+
+    pending: int
+    #: When the oldest pending row was written; None when nothing is pending.
+    oldest_pending_at: datetime | None
+    #: Dead letters, waiting for an operator.
+    failed: int
+
+
 class SqlOutboxReader:
     """Read access to the outbox for operators (the `eventapi outbox` command)."""
 
@@ -133,6 +144,22 @@ class SqlOutboxReader:
             for row in rows
         ]
         return OutboxListing(messages=messages, total=int(total or 0))
+
+    async def backlog(self) -> OutboxBacklog:
+        """Pending and dead-lettered rows, in one grouped read of the status index."""
+        statement = (
+            select(outbox.c.status, func.count(), func.min(outbox.c.created_at))
+            .where(outbox.c.status.in_([_PENDING, FAILED]))
+            .group_by(outbox.c.status)
+        )
+        async with self._engine.connect() as connection:
+            rows = {row[0]: row for row in (await connection.execute(statement)).all()}
+        pending, failed = rows.get(_PENDING), rows.get(FAILED)
+        return OutboxBacklog(
+            pending=int(pending[1]) if pending else 0,
+            oldest_pending_at=pending[2] if pending else None,
+            failed=int(failed[1]) if failed else 0,
+        )
 
 
 def _shown_status(status: str, last_error: str | None) -> str:

@@ -124,13 +124,25 @@ class DeliverNotifications:
                 message_id=self._policy.message_id(item.row_id, notification.cause_id),
             )
         except DeliveryRefused as refused:
-            log.warning("outbox row %s refused for good: %s", item.row_id, refused)
             return await self._dead(item, _describe(refused))
         except Exception as failure:  # any other failure is worth another try
-            log.warning("outbox row %s, attempt %s failed: %s", item.row_id, item.attempt, failure)
             if item.attempt >= self._policy.max_attempts:
                 return await self._dead(item, _describe(failure))
             delay = self._policy.retry_delay(item.attempt, self._jitter())
+            log.warning(
+                "outbox row %s, attempt %s failed; trying again in %.0fs: %s",
+                item.row_id,
+                item.attempt,
+                delay.total_seconds(),
+                failure,
+                extra={
+                    "event": "outbox.retry",
+                    "row_id": item.row_id,
+                    "attempt": item.attempt,
+                    "retry_in_s": round(delay.total_seconds(), 1),
+                    "error": _describe(failure),
+                },
+            )
             retried = await self._queue.retry_later(
                 item, at=self._clock.now() + delay, error=_describe(failure)
             )
@@ -152,6 +164,18 @@ class DeliverNotifications:
         return Outcome.SKIPPED if skipped else Outcome.LOST
 
     async def _dead(self, item: ClaimedNotification, error: str) -> Outcome:
+        log.error(
+            "outbox row %s given up on after attempt %s: %s",
+            item.row_id,
+            item.attempt,
+            error,
+            extra={
+                "event": "outbox.dead_letter",
+                "row_id": item.row_id,
+                "attempt": item.attempt,
+                "error": error,
+            },
+        )
         dead = await self._queue.dead_letter(item, error=error)
         return Outcome.DEAD if dead else Outcome.LOST
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import logging.config
+import os
+import shutil
 import sys
+import tempfile
 from typing import TextIO
 
 import uvicorn
 
 from entrypoints.commands.database import migrate
 from entrypoints.container import build_container, close_resources
+from entrypoints.logs import logging_config, resolve_format
 from entrypoints.settings import Settings
 
 #: uvicorn builds one app per worker process from this factory (`create_app()`
@@ -17,6 +23,11 @@ from entrypoints.settings import Settings
 APP_FACTORY = "entrypoints.http.app:create_app"
 #: How long in-flight requests get to finish after SIGTERM or Ctrl-C.
 GRACEFUL_SHUTDOWN_SECONDS = 10
+#: How long a worker process may take to answer uvicorn's health pings (see `serve`).
+WORKER_START_SECONDS = 60
+log = logging.getLogger("eventapi.serve")
+#: prometheus_client's multiprocess mode: where each server process writes its samples.
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 #: Wildcard addresses, only to print a reachable URL instead; nothing binds to them here.
 _ANY_ADDRESS = {"0.0.0.0", "::", ""}  # noqa: S104  # nosec B104
 
@@ -28,27 +39,58 @@ def serve(
     asyncio.run(_migrate(settings))
     shown = "127.0.0.1" if host in _ANY_ADDRESS else f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}"
-    print(
-        f"eventapi on {base} ({workers} worker{'s' if workers > 1 else ''})\n"
-        f"  API docs: {base}/schema/swagger  (also /schema/redoc, /schema/scalar)\n"
-        "  stop with Ctrl-C",
-        file=out,
-        flush=True,
-    )
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        lifespan="on",
-        # The app itself decides who the client is (the peer, or X-Forwarded-For from
-        # EVENTAPI_TRUSTED_PROXIES only), so uvicorn must pass the peer on untouched;
-        # its default would trust the header from any local process.
-        proxy_headers=False,
-        server_header=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-    )
+    log_format = resolve_format(settings.log_format)
+    logs = logging_config(log_format)
+    if log_format == "json":  # a log collector reads JSON lines only: the banner is one
+        logging.config.dictConfig(logs)
+        docs = f"{base}/schema/swagger"
+        log.info(
+            "eventapi on %s (%s workers); API docs: %s",
+            base,
+            workers,
+            docs,
+            extra={"event": "serve.start", "url": base, "docs": docs, "workers": workers},
+        )
+    else:
+        print(
+            f"eventapi on {base} ({workers} worker{'s' if workers > 1 else ''})\n"
+            f"  API docs: {base}/schema/swagger  (also /schema/redoc, /schema/scalar)\n"
+            "  stop with Ctrl-C",
+            file=out,
+            flush=True,
+        )
+    # Several processes add their metrics up through files in a directory of this run's
+    # own, made before they start (they inherit it) and removed once they have stopped.
+    metrics_dir = tempfile.mkdtemp(prefix="eventapi-metrics-") if workers > 1 else None
+    if metrics_dir is not None:
+        os.environ[METRICS_DIR_VARIABLE] = metrics_dir
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            lifespan="on",
+            # The app itself decides who the client is (the peer, or X-Forwarded-For from
+            # EVENTAPI_TRUSTED_PROXIES only), so uvicorn must pass the peer on untouched;
+            # its default would trust the header from any local process.
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            # A new worker process answers uvicorn's health pings only once it has
+            # imported the app; on a busy machine that takes longer than uvicorn's
+            # 5 s, and it would kill and restart every worker, forever.
+            timeout_worker_healthcheck=WORKER_START_SECONDS,
+            # Every process logs as EVENTAPI_LOG_FORMAT says; the app logs each request
+            # itself (entrypoints/http/observe.py), so uvicorn's access log is off.
+            log_config=logs,
+            access_log=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            os.environ.pop(METRICS_DIR_VARIABLE, None)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 async def _migrate(settings: Settings) -> None:

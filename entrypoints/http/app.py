@@ -30,8 +30,9 @@ from entrypoints.http.controllers.registrations import RegistrationsController
 from entrypoints.http.controllers.users import OwnAccountController, UsersController
 from entrypoints.http.credentials import bearer_credentials
 from entrypoints.http.docs_assets import ASSETS_PATH, docs_assets_router
-from entrypoints.http.metrics import metrics
+from entrypoints.http.metrics import forget_process, metrics, watch_pool
 from entrypoints.http.middleware import request_context
+from entrypoints.http.observe import observe
 from entrypoints.http.openapi import COMPONENTS
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limits import rate_limits
@@ -62,6 +63,7 @@ def create_app(container: Container | None = None) -> Litestar:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await upgrade_database(container.engine())  # the embedded default migrates itself
         worker = None
+        watch_pool(container.engine())
         try:
             if settings.runs_inprocess_worker:  # the embedded default delivers its own mail
                 worker = BackgroundWorker.start(container)
@@ -70,10 +72,11 @@ def create_app(container: Container | None = None) -> Litestar:
             if worker is not None:
                 await worker.stop()  # the batch in hand first, then the engine goes
             await close_resources(container)
+            forget_process()
 
     dependencies = container_dependencies(container)
     dependencies["public_url"] = Provide(lambda: settings.public_url, sync_to_thread=False)
-    metrics_routes, metrics_middleware = metrics(settings.metrics, settings.metrics_token)
+    dependencies["engine"] = Provide(lambda: container.engine(), sync_to_thread=False)
     app = Litestar(
         route_handlers=[
             AuthController,
@@ -83,9 +86,8 @@ def create_app(container: Container | None = None) -> Litestar:
             RegistrationsController,
             HealthController,
             docs_assets_router(),
-            *metrics_routes,
+            *metrics(settings.metrics, settings.metrics_token),
         ],
-        middleware=metrics_middleware,
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=_check_body,
@@ -141,21 +143,30 @@ def create_app(container: Container | None = None) -> Litestar:
             ],
         ),
         lifespan=[lifespan],
+        # Logging is the process's (entrypoints/logs.py, set up by `eventapi serve`);
+        # unhandled errors are logged by the problem+json handler.
+        logging_config=None,
         debug=False,
     )
     # Outside the router, not in `middleware=`: Litestar runs app middleware only for
     # matched routes, and 404s and 405s must carry the request id and headers too.
     # Rate limits count every request (404s too), before routing, inside the request id;
-    # they key signed-in callers by the credentials read once just outside them.
+    # they key signed-in callers by the credentials read once just outside them. Each
+    # request is logged and measured around both, so their refusals are too.
     app.asgi_handler = request_context(
-        bearer_credentials(
-            rate_limits(
-                _true_allow_header(_head_as_get(app.asgi_handler), app),
-                container.limiter(),
-                settings,
+        observe(
+            bearer_credentials(
+                rate_limits(
+                    _true_allow_header(_head_as_get(app.asgi_handler), app),
+                    container.limiter(),
+                    settings,
+                ),
+                container.tokens(),
+                container.clock(),
             ),
-            container.tokens(),
-            container.clock(),
+            app,
+            trusted_proxies=settings.trusted_proxies,
+            metrics=settings.metrics,
         )
     )
     return app

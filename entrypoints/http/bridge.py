@@ -20,6 +20,7 @@ from application.use_cases.identify_caller import IdentifyCaller
 from domain.errors import NotAuthenticated
 from entrypoints.container import Container
 from entrypoints.http.credentials import credentials_of
+from entrypoints.http.observe import USER_ID
 
 
 def container_dependencies(container: Container) -> dict[str, Provide]:
@@ -51,7 +52,9 @@ async def provide_principal(
     silently anonymous."""
     credentials = credentials_of(request.scope)
     if credentials.claims is not None:
-        return await identify_caller.identify(credentials.claims)
+        principal = await identify_caller.identify(credentials.claims)
+        request.scope["state"][USER_ID] = str(principal.user_id)  # for the request's log record
+        return principal
     if credentials.refusal is not None:
         raise NotAuthenticated(credentials.refusal)
     return None

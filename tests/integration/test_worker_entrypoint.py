@@ -5,20 +5,28 @@ graceful stop."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
 from dependency_injector import providers
+from sqlalchemy import func, select
 
 from adapters.mail.sink import MailSink
 from adapters.mail.smtp import SmtpNotifier
+from adapters.memory.fakes import FixedClock
 from adapters.sql.migrate import upgrade_database
+from adapters.sql.outbox import SqlOutboxReader
+from adapters.sql.tables import sessions
 from application.event_input import LocationInput, WindowInput
 from application.principal import Principal
 from application.use_cases.create_event import CreateEventCommand
 from application.use_cases.deliver_notifications import BatchReport
+from application.use_cases.purge_expired_records import PurgeExpiredRecords
+from application.use_cases.sign_in import SignInCommand
 from application.use_cases.sign_up import SignUpCommand
 from domain.event import EventStatus
 from domain.users import Role
@@ -158,6 +166,50 @@ async def test_the_worker_geocodes_when_a_geocoder_is_configured(
     (request,) = service.requests_to(NOMINATIM_PATH)
     assert request.headers["User-Agent"].startswith("eventapi/")
     assert "noreply@eventapi.invalid" in request.headers["User-Agent"]
+
+
+async def test_the_worker_purges_old_mail_and_expired_sessions_in_batches(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    container = await migrated(settings_for(tmp_path, outbox_retention_days=30))
+    clock = FixedClock(datetime.now(UTC))
+    container.clock.override(clock)
+    # Batches of one, so purging three rows takes the loop several rounds.
+    container.purge_expired_records.override(
+        providers.Factory(
+            PurgeExpiredRecords,
+            container.expired_records,
+            container.clock,
+            retention=timedelta(days=30),
+            batch_size=1,
+        )
+    )
+    caplog.set_level(logging.INFO, logger="eventapi.worker")
+    try:
+        emails = [await sign_up(container, name) for name in ("Ada", "Grace", "Edsger")]
+        await container.sign_in().execute(SignInCommand(email=emails[0], password=PASSWORD))
+        await run_worker(container, stop=asyncio.Event(), until_idle=True)  # mails the welcomes
+        reader = SqlOutboxReader(container.engine())
+        assert (await reader.newest(10)).total == 3  # sent, and kept for now
+
+        clock.advance(timedelta(days=29))
+        await run_worker(container, stop=asyncio.Event(), until_idle=True)
+        assert (await reader.newest(10)).total == 3
+        assert [r for r in caplog.records if getattr(r, "event", "") == "housekeeping.purge"] == []
+
+        clock.advance(timedelta(days=1, seconds=1))  # 30 days: the mail and the session are old
+        await run_worker(container, stop=asyncio.Event(), until_idle=True)
+        assert (await reader.newest(10)).total == 0
+        async with container.engine().connect() as connection:
+            assert (
+                await connection.execute(select(func.count()).select_from(sessions))
+            ).scalar() == 0
+    finally:
+        await close_resources(container)
+    purges = [r for r in caplog.records if getattr(r, "event", "") == "housekeeping.purge"]
+    assert sum(getattr(r, "outbox_rows", 0) for r in purges) == 3
+    assert sum(getattr(r, "sessions", 0) for r in purges) == 1
+    assert len(purges) >= 3  # one batch of one row at a time
 
 
 def test_geocoding_settings_are_checked_at_start() -> None:

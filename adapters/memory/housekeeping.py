@@ -1,0 +1,29 @@
+"""Purging over a MemoryStore and the delivery state a MemoryOutboxQueue keeps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from adapters.memory.delivery import MemoryOutboxQueue
+from adapters.memory.state import MemoryStore
+from application.ports.housekeeping import ExpiredRecords
+
+
+class MemoryExpiredRecords(ExpiredRecords):
+    def __init__(self, store: MemoryStore, queue: MemoryOutboxQueue) -> None:
+        self._store = store
+        self._queue = queue
+
+    async def purge_sent_notifications(self, *, sent_before: datetime, limit: int) -> int:
+        return await self._queue.purge_sent(sent_before=sent_before, limit=limit)
+
+    async def purge_expired_sessions(self, *, expired_before: datetime, limit: int) -> int:
+        async with self._store.lock:
+            current = self._store.state.sessions
+            expired = sorted(
+                (s for s in current.values() if s.expires_at < expired_before),
+                key=lambda s: s.expires_at,
+            )[:limit]
+            gone = {session.id for session in expired}
+            self._store.state.sessions = {k: v for k, v in current.items() if k not in gone}
+            return len(gone)

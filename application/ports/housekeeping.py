@@ -1,0 +1,23 @@
+"""Deleting records nobody needs any more, a batch at a time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+
+class ExpiredRecords(Protocol):
+    """Each call deletes at most `limit` records, oldest first, in one short
+    transaction, and returns how many it deleted; fewer than `limit` means none
+    is left. Any number of workers may call at once: each record is deleted once.
+    """
+
+    async def purge_sent_notifications(self, *, sent_before: datetime, limit: int) -> int:
+        """Outbox rows settled (sent, or skipped) before `sent_before`. Pending and
+        dead-lettered rows are never deleted here."""
+        ...
+
+    async def purge_expired_sessions(self, *, expired_before: datetime, limit: int) -> int:
+        """Sessions whose expiry is before `expired_before` (revoked or not), with
+        the spent refresh-token digests of each. Returns the sessions deleted."""
+        ...
