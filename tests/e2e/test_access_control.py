@@ -141,7 +141,7 @@ class Row:
 def _fresh_user(role: str) -> Payload:
     def payload(world: World, caller: Caller) -> dict[str, Any]:
         return {
-            "email": f"fresh.{caller.name}.{role}@example.org",
+            "email": f"fresh.{caller.name}.{role or 'attendee'}@example.org",
             "password": PASSWORD,
             "full_name": "Fresh Person",
             **({"role": role} if role else {}),

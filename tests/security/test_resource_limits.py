@@ -158,14 +158,12 @@ def with_value(body: dict[str, Any], field: str, value: str) -> dict[str, Any]:
 
 
 def text_of(field: str, length: int) -> str:
-    if field == "email":
-        # A mailable address: a 64-character local part, host labels of at most 63.
-        host_length = length - len("a" * 64 + "@") - len(".org")
-        labels = [
-            "b" * min(63, host_length - start)
-            for start in range(0, host_length, 64)  # each label and its dot
-        ]
-        return "a" * 64 + "@" + ".".join(labels) + ".org"
+    if field == "email":  # 64 characters before the @ at most, labels of at most 63
+        labels, room = [], length - len("a" * 64 + "@org")
+        while room > 0:
+            labels.append("b" * min(62, room - 1))
+            room -= len(labels[-1]) + 1
+        return "a" * 64 + "@" + "".join(f"{label}." for label in labels) + "org"
     if field == "timezone":
         return "x" * length  # not a zone either way: the length check comes first
     return "x" * length
