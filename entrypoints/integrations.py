@@ -10,7 +10,7 @@ from adapters.geocoding.google import PUBLIC_ENDPOINT, GoogleGeocoder
 from adapters.geocoding.nominatim import PUBLIC_INSTANCE, NominatimGeocoder
 from adapters.mail.composer import MailComposer
 from adapters.mail.sink import MailSink
-from adapters.mail.smtp import SmtpNotifier, parse_smtp_url
+from adapters.mail.smtp import SmtpNotifier, SmtpRelay, parse_smtp_url
 from application.ports.geocoder import Geocoder
 from application.ports.notifications import Notifier
 from entrypoints.settings import ConfigurationError, Settings
@@ -20,11 +20,15 @@ def notifier_for(settings: Settings, composer: MailComposer) -> Notifier:
     """SMTP when EVENTAPI_SMTP_URL is set, else the local sink in data_dir/mail."""
     if not settings.smtp_url:
         return MailSink(settings.data_dir / "mail", composer)
+    return SmtpNotifier(smtp_relay(settings.smtp_url), composer)
+
+
+def smtp_relay(url: str) -> SmtpRelay:
+    """EVENTAPI_SMTP_URL parsed, or the configuration error that says what is wrong."""
     try:
-        relay = parse_smtp_url(settings.smtp_url)
+        return parse_smtp_url(url)
     except ValueError as exc:
         raise ConfigurationError(f"EVENTAPI_SMTP_URL: {exc}") from None
-    return SmtpNotifier(relay, composer)
 
 
 def geocoder_for(settings: Settings) -> Geocoder | None:
