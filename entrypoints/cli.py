@@ -32,6 +32,7 @@ from entrypoints.commands.outbox import (
     read_outbox,
     retry_failed,
 )
+from entrypoints.commands.preflight import check_database, check_mail
 from entrypoints.commands.seed_demo import default_user_count, print_report, seed_demo
 from entrypoints.commands.serve import serve
 from entrypoints.commands.worker import work
@@ -88,12 +89,19 @@ def _explain(exc: Exception) -> str:
     return str(exc)
 
 
-def _run(work: Callable[[Container], Awaitable[T]]) -> T:
-    """Build the container from the environment, run `work`, and always close it."""
-    container = build_container(Settings.from_environment())
+def _run(
+    work: Callable[[Container], Awaitable[T]], *, check: Callable[[Settings], None] | None = None
+) -> T:
+    """Build the container from the environment, `check` the settings the command uses
+    beyond the database, check the database answers, run `work`, and always close it."""
+    settings = Settings.from_environment()
+    if check is not None:
+        check(settings)
+    container = build_container(settings)
 
     async def run() -> T:
         try:
+            await check_database(container)
             return await work(container)
         finally:
             await close_resources(container)
@@ -167,7 +175,8 @@ def _worker(args: argparse.Namespace) -> int:
             poll_interval=args.poll_interval,
             geocoding=not args.no_geocoding,
             out=sys.stdout,
-        )
+        ),
+        check=check_mail,
     )
     return 0
 

@@ -197,6 +197,9 @@ async def close_resources(container: Container) -> None:
     """Dispose of what holds connections (an engine that never connected costs nothing)."""
     await container.engine().dispose()
     container.engine.reset()
-    limiter = container.limiter()
+    try:
+        limiter = container.limiter()
+    except ValueError:  # a malformed EVENTAPI_REDIS_URL, in a command that uses no Redis
+        return
     if isinstance(limiter, RedisRateLimiter):
         await limiter.aclose()

@@ -10,7 +10,7 @@ from adapters.geocoding.google import PUBLIC_ENDPOINT, GoogleGeocoder
 from adapters.geocoding.nominatim import PUBLIC_INSTANCE, NominatimGeocoder
 from adapters.mail.composer import MailComposer
 from adapters.mail.sink import MailSink
-from adapters.mail.smtp import SmtpNotifier, parse_smtp_url
+from adapters.mail.smtp import SmtpNotifier, SmtpRelay, parse_smtp_url
 from adapters.mail.smtp_probe import SmtpProbe
 from adapters.redis_health import RedisProbe
 from adapters.redis_rate_limiter import RedisRateLimiter
@@ -24,11 +24,15 @@ def notifier_for(settings: Settings, composer: MailComposer) -> Notifier:
     """SMTP when EVENTAPI_SMTP_URL is set, else the local sink in data_dir/mail."""
     if not settings.smtp_url:
         return MailSink(settings.data_dir / "mail", composer)
+    return SmtpNotifier(smtp_relay(settings.smtp_url), composer)
+
+
+def smtp_relay(url: str) -> SmtpRelay:
+    """EVENTAPI_SMTP_URL parsed, or the configuration error that says what is wrong."""
     try:
-        relay = parse_smtp_url(settings.smtp_url)
+        return parse_smtp_url(url)
     except ValueError as exc:
         raise ConfigurationError(f"EVENTAPI_SMTP_URL: {exc}") from None
-    return SmtpNotifier(relay, composer)
 
 
 def health_probes_for(
@@ -40,7 +44,7 @@ def health_probes_for(
     if isinstance(limiter, RedisRateLimiter):  # EVENTAPI_REDIS_URL is set
         probes.append(RedisProbe(limiter))
     if settings.smtp_url:
-        probes.append(SmtpProbe(parse_smtp_url(settings.smtp_url)))
+        probes.append(SmtpProbe(smtp_relay(settings.smtp_url)))
     return probes
 
 

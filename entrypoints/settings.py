@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from application.ports.rate_limiter import Rate
 
@@ -304,19 +305,54 @@ def _geocoding(read: _Reader) -> tuple[str, str | None, str | None]:
 
 
 def database_url(raw: str, data_dir: Path) -> str:
-    """Accept the usual `postgresql://` and `sqlite:///` forms; pick async drivers."""
+    """Accept the usual `postgresql://` and `sqlite:///` forms; pick async drivers.
+
+    A URL that cannot be what was meant stops the start with the fix: a raw `@`
+    in the password, a port that is not a number, `sqlite://name.db` (which
+    names a host, not a file). The message never repeats the URL, which may hold
+    a password."""
     if not raw:
         return f"sqlite+aiosqlite:///{(data_dir / 'eventapi.db').as_posix()}"
-    for plain, driver in (
-        ("postgres://", "postgresql+asyncpg://"),
-        ("postgresql://", "postgresql+asyncpg://"),
-        ("sqlite://", "sqlite+aiosqlite://"),
-    ):
-        if raw.startswith(plain):
-            return driver + raw[len(plain) :]
-    if raw.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
-        return raw
-    raise ConfigurationError("EVENTAPI_DATABASE_URL must be a postgresql:// or sqlite:/// URL")
+    scheme, separator, rest = raw.partition("://")
+    driver = _DATABASE_DRIVERS.get(scheme.lower())
+    if not separator or driver is None:
+        raise ConfigurationError(
+            "EVENTAPI_DATABASE_URL must be a postgresql:// or sqlite:/// URL, e.g. "
+            "postgresql://user:password@127.0.0.1:5432/eventapi or sqlite:///data/eventapi.db"
+        )
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    if driver.startswith("sqlite"):
+        if authority:
+            raise ConfigurationError(
+                f"EVENTAPI_DATABASE_URL: sqlite://{authority} names a host, not a file; "
+                f"write sqlite:///{authority} (relative to the working folder) or "
+                "sqlite:////absolute/path.db"
+            )
+        return f"{driver}://{rest}"
+    if authority.count("@") > 1:
+        raise ConfigurationError(
+            'EVENTAPI_DATABASE_URL has a raw "@" in its user name or password; '
+            "percent-encode it as %40"
+        )
+    try:
+        port = urlsplit(f"{driver}://{rest}").port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ConfigurationError(
+            "EVENTAPI_DATABASE_URL has a port that is not a number from 1 to 65535 "
+            "(write host:5432)"
+        )
+    return f"{driver}://{rest}"
+
+
+_DATABASE_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
 
 
 def _secret_key(raw: str, data_dir: Path, *, production: bool) -> bytes:

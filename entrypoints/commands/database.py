@@ -11,9 +11,6 @@ from entrypoints.container import Container
 
 async def migrate(container: Container, revision: str = "head") -> str | None:
     """Upgrade the schema to `revision`; returns the revision the database is at."""
-    settings = container.settings()
-    if settings.database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = container.engine()
     try:
         await upgrade_database(engine, revision)

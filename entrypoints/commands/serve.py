@@ -14,6 +14,12 @@ from typing import TextIO
 import uvicorn
 
 from entrypoints.commands.database import migrate
+from entrypoints.commands.preflight import (
+    check_database,
+    check_mail,
+    check_port_free,
+    check_redis,
+)
 from entrypoints.container import build_container, close_resources
 from entrypoints.logs import logging_config, resolve_format
 from entrypoints.settings import Settings
@@ -35,7 +41,14 @@ _ANY_ADDRESS = {"0.0.0.0", "::", ""}  # noqa: S104  # nosec B104
 def serve(
     settings: Settings, *, host: str, port: int, workers: int, out: TextIO = sys.stdout
 ) -> None:
-    """Blocks until the server stops (SIGINT/SIGTERM: in-flight requests finish first)."""
+    """Blocks until the server stops (SIGINT/SIGTERM: in-flight requests finish first).
+
+    Before anything is migrated or started: the Redis URL, the SMTP URL when this
+    process delivers mail itself, then the port, then the database."""
+    check_redis(settings)
+    if settings.runs_inprocess_worker:
+        check_mail(settings)
+    check_port_free(host, port)
     asyncio.run(_migrate(settings))
     shown = "127.0.0.1" if host in _ANY_ADDRESS else f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}"
@@ -96,6 +109,7 @@ def serve(
 async def _migrate(settings: Settings) -> None:
     container = build_container(settings)
     try:
+        await check_database(container)
         await migrate(container)
     finally:
         await close_resources(container)

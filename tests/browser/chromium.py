@@ -68,7 +68,7 @@ BASE_FLAGS = (
 
 
 class BrowserUnavailable(Exception):
-    """No Chromium here, or it would not start: the only reason to skip."""
+    """No Chromium here, or it would not start (the browser tests fail)."""
 
 
 class ProtocolError(Exception):

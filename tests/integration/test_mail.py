@@ -282,7 +282,11 @@ def test_smtp_urls() -> None:
     assert parse_smtp_url("smtps://relay").port == 465
     assert parse_smtp_url("smtps://relay").tls is TlsMode.TLS
     assert "p:w" not in repr(parse_smtp_url("smtp://u:p%3Aw@relay"))
-    for bad in ("http://relay", "smtp://", "smtp://relay:x", "smtp://relay?timeout=0"):
+    assert parse_smtp_url("smtp://relay?starttls=off").tls is TlsMode.NONE
+    bad_urls = ("http://relay", "smtp://", "smtp://relay:x", "smtp://relay?timeout=0")
+    # A starttls that is neither on nor off, or a misspelt parameter, never means plaintext.
+    refused = ("smtp://relay?starttls=required", "smtp://relay?starttls=", "smtp://relay?startls=1")
+    for bad in bad_urls + refused:
         with pytest.raises(ValueError, match="SMTP"):
             parse_smtp_url(bad)
 

