@@ -10,8 +10,8 @@ from uuid import UUID
 
 import jwt
 
+from application.errors import NotAuthenticated
 from application.ports.security import AccessClaims, TokenService
-from domain.errors import NotAuthenticated
 from domain.users import Role
 
 ACCESS_TYPE = "at+jwt"  # RFC 9068 §2.1: keeps any other JWT out of access checks

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from application.errors import NotAuthenticated
 from application.ports.unit_of_work import UnitOfWork
 from application.principal import Principal
 from application.seats import release_registration
-from domain.errors import EventLocked, EventNotJoinable, NotAuthenticated
+from domain.errors import EventLocked, EventNotJoinable
 from domain.users import User
 
 

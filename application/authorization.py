@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Protocol, TypeVar
 from uuid import UUID
 
+from application.errors import NotAuthenticated
 from application.principal import Principal
-from domain.errors import NotAllowed, NotAuthenticated, NotFound
+from domain.errors import NotAllowed, NotFound
 from domain.event import EventStatus
 from domain.users import Role
 

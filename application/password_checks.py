@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from application.errors import TooManyAttempts
 from application.ports.rate_limiter import Rate, RateLimiter
 from application.ports.security import PasswordHasher
-from domain.errors import TooManyAttempts
 from domain.values import EmailAddress
 
 #: At most 10 password checks per account per 15 minutes (the API contract's default).

@@ -43,12 +43,6 @@ class NotAllowed(DomainError):
     code = "not-allowed"
 
 
-class NotAuthenticated(DomainError):
-    """No valid credentials came with the call."""
-
-    code = "not-authenticated"
-
-
 class Conflict(DomainError):
     """The request is valid but clashes with the current state."""
 
@@ -131,20 +125,3 @@ class InvalidCredentials(DomainError):
     """Wrong email or password, or a bad refresh token: deliberately vague."""
 
     code = "invalid-grant"
-
-
-class TooManyAttempts(DomainError):
-    code = "too-many-attempts"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many attempts; try again later")
-        self.retry_after = retry_after
-
-
-class PreconditionFailed(DomainError):
-    """The caller's copy is stale (If-Match did not match the current version)."""
-
-    code = "precondition-failed"
-
-    def __init__(self) -> None:
-        super().__init__("the resource has changed since it was read")

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from application.errors import NotAuthenticated
 from application.ports.geocoder import Geocoder
 from application.ports.notifications import Notification, Notifier, Recipient
 from application.ports.queries import EventView
 from application.ports.security import AccessClaims, TokenService
 from application.ports.system import Clock
-from domain.errors import NotAuthenticated
 from domain.users import Role
 from domain.values import Coordinates
 

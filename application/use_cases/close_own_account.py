@@ -4,10 +4,10 @@ from dataclasses import dataclass
 
 from application.accounts import close_account
 from application.authorization import require_signed_in
+from application.errors import NotAuthenticated
 from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
-from domain.errors import NotAuthenticated
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
+from application.errors import NotAuthenticated
 from application.ports.queries import CallerQueries
 from application.ports.security import AccessClaims, TokenService
 from application.ports.system import Clock
 from application.principal import Principal
-from domain.errors import NotAuthenticated
 
 
 class IdentifyCaller:

@@ -5,6 +5,7 @@ from datetime import datetime
 from uuid import UUID
 
 from application.authorization import managed_event
+from application.errors import PreconditionFailed
 from application.event_input import LocationInput, WindowInput
 from application.ports.queries import EventQueries, EventView
 from application.ports.security import HtmlSanitizer
@@ -12,7 +13,7 @@ from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.principal import Principal
 from application.use_cases.cancel_event import cancel_and_release
-from domain.errors import InvalidTransition, PreconditionFailed
+from domain.errors import InvalidTransition
 from domain.event import Event, EventStatus, description_input
 from domain.values import Capacity, Location
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.authorization import require_signed_in
+from application.errors import NotAuthenticated
 from application.password_checks import PasswordChecks
 from application.ports.queries import UserView
 from application.ports.security import CommonPasswords, PasswordHasher
 from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
-from domain.errors import InvalidValue, NotAuthenticated
+from domain.errors import InvalidValue
 from domain.values import PasswordPolicy
 
 

@@ -15,9 +15,9 @@ from dependency_injector import providers
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 
+from application.errors import NotAuthenticated
 from application.principal import Principal
 from application.use_cases.identify_caller import IdentifyCaller
-from domain.errors import NotAuthenticated
 from entrypoints.container import Container
 from entrypoints.http.credentials import credentials_of
 from entrypoints.http.observe import USER_ID

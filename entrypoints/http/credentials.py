@@ -24,9 +24,9 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from application.errors import NotAuthenticated
 from application.ports.security import AccessClaims, TokenService
 from application.ports.system import Clock
-from domain.errors import NotAuthenticated
 from entrypoints.http.problems import PROBLEM_JSON, Problem
 
 #: Where the result lives in `scope["state"]`.

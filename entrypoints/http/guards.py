@@ -11,7 +11,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from domain.errors import NotAuthenticated
+from application.errors import NotAuthenticated
 from entrypoints.http.credentials import MALFORMED, credentials_of
 
 

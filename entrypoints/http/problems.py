@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from application.errors import NotAuthenticated, PreconditionFailed, TooManyAttempts
 from application.ports.storage import StorageUnavailable
 from domain.errors import (
     Conflict,
@@ -22,10 +23,7 @@ from domain.errors import (
     InvalidCredentials,
     InvalidValue,
     NotAllowed,
-    NotAuthenticated,
     NotFound,
-    PreconditionFailed,
-    TooManyAttempts,
 )
 
 PROBLEM_JSON = "application/problem+json"

@@ -15,6 +15,7 @@ from adapters.bcrypt_hasher import BcryptHasher
 from adapters.memory.fakes import FixedClock
 from adapters.memory.rate_limiter import MemoryRateLimiter
 from adapters.memory.state import MemoryState
+from application.errors import NotAuthenticated, TooManyAttempts
 from application.ports.notifications import NotificationKind
 from application.ports.queries import UserView
 from application.principal import Principal
@@ -25,13 +26,7 @@ from application.use_cases.sign_in import SignInCommand
 from application.use_cases.sign_up import SignUpCommand
 from application.use_cases.update_own_profile import UpdateOwnProfileCommand
 from application.use_cases.update_user import UpdateUserCommand
-from domain.errors import (
-    EmailTaken,
-    InvalidCredentials,
-    InvalidValue,
-    NotAuthenticated,
-    TooManyAttempts,
-)
+from domain.errors import EmailTaken, InvalidCredentials, InvalidValue
 from domain.users import Role
 from tests.unit.people import person
 from tests.unit.world import PASSWORD, World

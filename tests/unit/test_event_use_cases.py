@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 
 from adapters.memory.state import MemoryState
+from application.errors import NotAuthenticated, PreconditionFailed
 from application.event_input import LocationInput, WindowInput
 from application.ports.notifications import Notification, NotificationKind
 from application.ports.queries import EventCriteria, EventView, PageRequest
@@ -29,9 +30,7 @@ from domain.errors import (
     InvalidTransition,
     InvalidValue,
     NotAllowed,
-    NotAuthenticated,
     NotFound,
-    PreconditionFailed,
 )
 from domain.event import EventStatus
 from domain.registration import RegistrationStatus

@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from adapters.jwt_tokens import JwtTokenService
-from domain.errors import NotAuthenticated
+from application.errors import NotAuthenticated
 from domain.users import Role
 
 KEY = b"k" * 32

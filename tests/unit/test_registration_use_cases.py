@@ -10,6 +10,7 @@ from uuid import UUID
 import pytest
 
 from adapters.memory.state import MemoryState
+from application.errors import NotAuthenticated
 from application.ports.notifications import Notification, NotificationKind
 from application.ports.queries import PageRequest, RegistrationView
 from application.principal import Principal
@@ -26,7 +27,6 @@ from domain.errors import (
     EventLocked,
     EventNotJoinable,
     NotAllowed,
-    NotAuthenticated,
     NotFound,
     NotRegistered,
 )

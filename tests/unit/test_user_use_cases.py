@@ -9,6 +9,7 @@ from uuid import UUID
 import pytest
 
 from adapters.memory.state import MemoryState
+from application.errors import NotAuthenticated
 from application.ports.notifications import NotificationKind
 from application.ports.queries import PageRequest, UserCriteria, UserView
 from application.principal import Principal
@@ -28,7 +29,6 @@ from domain.errors import (
     InvalidValue,
     LastActiveAdmin,
     NotAllowed,
-    NotAuthenticated,
     NotFound,
 )
 from domain.registration import RegistrationStatus

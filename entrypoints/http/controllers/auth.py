@@ -11,13 +11,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, JSONBody
 from msgspec import Struct
 
+from application.errors import NotAuthenticated
 from application.principal import Principal
 from application.sessions import TokenPair
 from application.use_cases.refresh_session import RefreshCommand, RefreshSession
 from application.use_cases.revoke_token import RevokeCommand, RevokeToken
 from application.use_cases.sign_in import SignInCommand, SignInWithPassword
 from application.use_cases.sign_up import SignUp, SignUpCommand
-from domain.errors import InvalidCredentials, InvalidValue, NotAuthenticated
+from domain.errors import InvalidCredentials, InvalidValue
 from entrypoints.http.guards import requires_bearer
 from entrypoints.http.openapi import BEARER, responses
 from entrypoints.http.schemas.users import SignUpIn, UserOut

@@ -14,6 +14,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, SkipValidation
 
 from adapters.icalendar_invites import event_calendar
+from application.errors import PreconditionFailed
 from application.ports.queries import DEFAULT_PAGE_SIZE, EventCriteria, EventView
 from application.ports.system import Clock
 from application.principal import Principal
@@ -23,7 +24,7 @@ from application.use_cases.delete_event import DeleteEvent, DeleteEventCommand
 from application.use_cases.get_event import GetEvent, GetEventCommand
 from application.use_cases.search_events import SearchEvents, SearchEventsCommand
 from application.use_cases.update_event import UpdateEvent, UpdateEventCommand
-from domain.errors import InvalidValue, PreconditionFailed
+from domain.errors import InvalidValue
 from domain.event import EventStatus
 from domain.values import FIRST_YEAR, LAST_YEAR, Coordinates
 from entrypoints.http.cursors import CursorCodec

@@ -1,0 +1,32 @@
+"""Errors of the application layer: about callers and requests, not business rules.
+
+They share the domain's base class so that every entrypoint reports them the way
+it reports a broken rule, but no aggregate raises them.
+"""
+
+from __future__ import annotations
+
+from domain.errors import DomainError
+
+
+class NotAuthenticated(DomainError):
+    """No valid credentials came with the call."""
+
+    code = "not-authenticated"
+
+
+class TooManyAttempts(DomainError):
+    code = "too-many-attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many attempts; try again later")
+        self.retry_after = retry_after
+
+
+class PreconditionFailed(DomainError):
+    """The caller's copy is stale (If-Match did not match the current version)."""
+
+    code = "precondition-failed"
+
+    def __init__(self) -> None:
+        super().__init__("the resource has changed since it was read")
