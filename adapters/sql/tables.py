@@ -219,6 +219,7 @@ sessions = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
 )
 Index("ix_sessions_user_id", sessions.c.user_id)
+Index("ix_sessions_expires_at", sessions.c.expires_at)  # the purge of expired sessions
 
 #: Spent refresh-token digests of each session (its "family"); presenting one
 #: again revokes the session.
@@ -257,6 +258,7 @@ outbox = Table(
     CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="status"),
 )
 Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_status_sent_at", outbox.c.status, outbox.c.sent_at)  # the purge of sent rows
 
 #: Every table, children first: the order to empty them in.
 ALL_TABLES: tuple[Table, ...] = (outbox, refresh_tokens, sessions, registrations, events, users)
