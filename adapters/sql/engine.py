@@ -25,6 +25,11 @@ from domain.values import Coordinates
 WRITE_LOCK = "eventapi_write_lock"
 
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
+#: PostgreSQL ends a transaction left idle this long, and with it its row locks: a
+#: process frozen mid-transaction (stopped, partitioned away) cannot hold an event's
+#: lock, and so every join of that event, for longer. No unit of work idles in a
+#: transaction: bcrypt, mail and HTTP run outside them.
+IDLE_IN_TRANSACTION_TIMEOUT = "30s"
 #: Seconds a request waits for a pooled connection, and for a new one to connect.
 DEFAULT_POOL_TIMEOUT = 10.0
 
@@ -75,7 +80,13 @@ def create_database_engine(
         engine_options.setdefault("pool_pre_ping", True)
         engine_options.setdefault(
             "connect_args",
-            {"timeout": pool_timeout, "server_settings": {"application_name": "eventapi"}},
+            {
+                "timeout": pool_timeout,
+                "server_settings": {
+                    "application_name": "eventapi",
+                    "idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_TIMEOUT,
+                },
+            },
         )
         engine = create_async_engine(parsed, echo=echo, **engine_options)
     translate_failures(engine)

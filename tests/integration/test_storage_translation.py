@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.engine import create_database_engine
+from adapters.sql.engine import IDLE_IN_TRANSACTION_TIMEOUT, create_database_engine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from application.ports.storage import StorageUnavailable
 from domain.errors import EmailTaken
@@ -128,5 +128,18 @@ async def test_a_broken_constraint_is_left_to_the_repository(sqlite_file: Path) 
             async with uow() as second:
                 await second.users.add(user)
                 await second.commit()
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_postgres_ends_a_transaction_its_holder_left_idle(postgres_url: str) -> None:
+    """A process frozen mid-transaction must not hold its row locks (an event's, and so
+    every join of it) for ever: the server ends such a transaction."""
+    engine = create_database_engine(postgres_url)
+    try:
+        async with engine.connect() as connection:
+            shown = await connection.scalar(text("SHOW idle_in_transaction_session_timeout"))
+        assert shown == IDLE_IN_TRANSACTION_TIMEOUT == "30s"
     finally:
         await engine.dispose()
