@@ -30,17 +30,18 @@ INVALID_AUTHORIZATION = ("28000", "28P01")
 
 def check_redis(settings: Settings) -> None:
     """EVENTAPI_REDIS_URL, when set, is a URL the Redis client accepts."""
-    if not settings.redis_url:
+    redis_url = settings.rate_limits.redis_url
+    if not redis_url:
         return
     try:
-        options = parse_redis_url(settings.redis_url)
+        options = parse_redis_url(redis_url)
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(
             f"EVENTAPI_REDIS_URL is not a Redis URL ({_reason(exc)}); write "
             "redis://[:password@]host:6379/0, rediss://... (TLS) or unix:///path/redis.sock"
         ) from None
-    path = urlsplit(settings.redis_url).path.strip("/")
-    if not settings.redis_url.startswith("unix:") and path and "db" not in options:
+    path = urlsplit(redis_url).path.strip("/")
+    if not redis_url.startswith("unix:") and path and "db" not in options:
         raise ConfigurationError(
             f"EVENTAPI_REDIS_URL: the database after the host must be a number, not {path!r}; "
             "write redis://[:password@]host:6379/0"
@@ -49,8 +50,8 @@ def check_redis(settings: Settings) -> None:
 
 def check_mail(settings: Settings) -> None:
     """EVENTAPI_SMTP_URL, when set, is a relay URL eventapi understands."""
-    if settings.smtp_url:
-        smtp_relay(settings.smtp_url)
+    if settings.mail.smtp_url:
+        smtp_relay(settings.mail.smtp_url)
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -81,7 +82,7 @@ async def check_database(container: Container) -> None:
     On SQLite the data folder (EVENTAPI_DATA_DIR) is created here, as the embedded
     default's database lives in it."""
     settings = container.settings()
-    url = make_url(settings.database_url)
+    url = make_url(settings.database.url)
     if url.get_backend_name() == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         where = f"the SQLite database {url.database}"
