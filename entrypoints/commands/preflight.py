@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import errno
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from redis.asyncio.connection import parse_url as parse_redis_url
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
+from application.ports.storage import StorageUnavailable
 from entrypoints.container import Container
 from entrypoints.integrations import smtp_relay
 from entrypoints.settings import ConfigurationError, Settings
@@ -86,6 +88,8 @@ async def check_database(container: Container) -> None:
     if url.get_backend_name() == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         where = f"the SQLite database {url.database}"
+        if url.database and not Path(url.database).parent.is_dir():
+            raise ConfigurationError(_cannot_open(where, "its folder does not exist"))
     else:
         where = f"PostgreSQL at {url.host or 'the local socket'}:{url.port or 5432}"
     try:
@@ -93,9 +97,9 @@ async def check_database(container: Container) -> None:
             pass
     except DBAPIError as exc:
         raise ConfigurationError(_refusal(exc, url, where)) from None
-    except (OSError, TimeoutError) as exc:
+    except (StorageUnavailable, OSError, TimeoutError) as exc:  # unreachable
         raise ConfigurationError(
-            f"EVENTAPI_DATABASE_URL: cannot reach {where} ({_reason(exc)}); "
+            f"EVENTAPI_DATABASE_URL: cannot reach {where} ({_reason(exc.__cause__ or exc)}); "
             "start it, or fix the host and port"
         ) from None
 
@@ -119,11 +123,14 @@ def _refusal(exc: DBAPIError, url: URL, where: str) -> str:
             "fix the credentials in the URL"
         )
     if "unable to open database file" in reason:
-        return (
-            f"EVENTAPI_DATABASE_URL: cannot open {where} ({reason}); "
-            "create its folder, or fix the path"
-        )
+        return _cannot_open(where, reason)
     return f"EVENTAPI_DATABASE_URL: cannot use {where} ({reason})"
+
+
+def _cannot_open(where: str, reason: str) -> str:
+    return (
+        f"EVENTAPI_DATABASE_URL: cannot open {where} ({reason}); create its folder, or fix the path"
+    )
 
 
 def _reason(exc: BaseException) -> str:
