@@ -73,9 +73,9 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(Uuid7Generator)
     engine = providers.Singleton(
         create_database_engine,
-        settings.provided.database_url,
-        pool_size=settings.provided.database_pool_size,
-        pool_timeout=settings.provided.database_pool_timeout,
+        settings.provided.database.url,
+        pool_size=settings.provided.database.pool_size,
+        pool_timeout=settings.provided.database.pool_timeout,
     )
     uow = providers.Singleton(SqlUnitOfWorkFactory, engine, ids)
     event_queries = providers.Singleton(SqlEventQueries, engine)
@@ -84,30 +84,32 @@ class Container(containers.DeclarativeContainer):
     caller_queries = providers.Singleton(SqlCallerQueries, engine)
     hasher = providers.Singleton(
         BcryptHasher,
-        pepper=settings.provided.password_pepper,
-        previous_peppers=settings.provided.previous_password_peppers,
-        rounds=settings.provided.bcrypt_rounds,
+        pepper=settings.provided.security.password_pepper,
+        previous_peppers=settings.provided.security.previous_password_peppers,
+        rounds=settings.provided.security.bcrypt_rounds,
     )
     tokens = providers.Singleton(
         JwtTokenService,
-        keys=settings.provided.token_keys,
-        signing_kid=settings.provided.token_kid,
-        issuer=settings.provided.public_url,
+        keys=settings.provided.security.token_keys,
+        signing_kid=settings.provided.security.token_kid,
+        issuer=settings.provided.http.public_url,
         audience="eventapi",
-        access_ttl=settings.provided.access_token_ttl,
+        access_ttl=settings.provided.security.access_token_ttl,
     )
-    cursors = providers.Singleton(CursorCodec, settings.provided.derived_key.call("cursors"))
+    cursors = providers.Singleton(
+        CursorCodec, settings.provided.security.derived_key.call("cursors")
+    )
     # Rate limits are shared by every process through Redis when it is configured; the
     # per-process memory limiter is the embedded default and Redis's fallback when down.
     memory_limiter = providers.Singleton(MemoryRateLimiter)
     limiter = providers.Selector(
-        settings.provided.rate_limiter_backend,
+        settings.provided.rate_limits.backend,
         memory=memory_limiter,
         redis=providers.Singleton(
             RedisRateLimiter,
-            settings.provided.redis_url,
+            settings.provided.rate_limits.redis_url,
             memory_limiter,
-            prefix=settings.provided.rate_limit_key_prefix,
+            prefix=settings.provided.rate_limits.key_prefix,
         ),
     )
     #: What /health/ready asks: the database; Redis and SMTP when configured.
@@ -118,12 +120,12 @@ class Container(containers.DeclarativeContainer):
     common_passwords = providers.Singleton(CommonPasswordSet.shipped)
     password_policy = providers.Singleton(
         PasswordPolicy,
-        min_length=settings.provided.password_min_length,
-        max_length=settings.provided.password_max_length,
+        min_length=settings.provided.security.password_min_length,
+        max_length=settings.provided.security.password_max_length,
     )
     #: Every password check of an account, from any route, spends its budget.
     password_checks = providers.Singleton(
-        PasswordChecks, hasher, limiter, settings.provided.password_check_rate
+        PasswordChecks, hasher, limiter, settings.provided.rate_limits.password_check_rate
     )
 
     # -- use cases (Factory: one per call, all state lives in the adapters) ------------
@@ -158,7 +160,9 @@ class Container(containers.DeclarativeContainer):
 
     # -- the worker: notifications from the outbox, coordinates for addresses ---------
     mail_composer = providers.Singleton(
-        MailComposer, sender=settings.provided.mail_from, public_url=settings.provided.public_url
+        MailComposer,
+        sender=settings.provided.mail.sender,
+        public_url=settings.provided.http.public_url,
     )
     #: SMTP when EVENTAPI_SMTP_URL is set, else .eml files in data_dir/mail.
     notifier = providers.Singleton(notifier_for, settings, mail_composer)
@@ -182,7 +186,7 @@ class Container(containers.DeclarativeContainer):
         PurgeExpiredRecords,
         expired_records,
         clock,
-        retention=settings.provided.outbox_retention,
+        retention=settings.provided.worker.outbox_retention,
     )
     list_failed_notifications = providers.Factory(ListFailedNotifications, outbox_queue)
     retry_failed_notifications = providers.Factory(RetryFailedNotifications, outbox_queue, clock)

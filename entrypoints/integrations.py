@@ -22,9 +22,9 @@ from entrypoints.settings import ConfigurationError, Settings
 
 def notifier_for(settings: Settings, composer: MailComposer) -> Notifier:
     """SMTP when EVENTAPI_SMTP_URL is set, else the local sink in data_dir/mail."""
-    if not settings.smtp_url:
+    if not settings.mail.smtp_url:
         return MailSink(settings.data_dir / "mail", composer)
-    return SmtpNotifier(smtp_relay(settings.smtp_url), composer)
+    return SmtpNotifier(smtp_relay(settings.mail.smtp_url), composer)
 
 
 def smtp_relay(url: str) -> SmtpRelay:
@@ -43,24 +43,25 @@ def health_probes_for(
     probes = [database]
     if isinstance(limiter, RedisRateLimiter):  # EVENTAPI_REDIS_URL is set
         probes.append(RedisProbe(limiter))
-    if settings.smtp_url:
-        probes.append(SmtpProbe(smtp_relay(settings.smtp_url)))
+    if settings.mail.smtp_url:
+        probes.append(SmtpProbe(smtp_relay(settings.mail.smtp_url)))
     return probes
 
 
 def geocoder_for(settings: Settings) -> Geocoder | None:
     """None when EVENTAPI_GEOCODER is off (the default)."""
-    if settings.geocoder == "nominatim":
+    chosen = settings.geocoder
+    if chosen.provider == "nominatim":
         return NominatimGeocoder(
-            user_agent=user_agent(settings), base_url=settings.geocoder_url or PUBLIC_INSTANCE
+            user_agent=user_agent(settings), base_url=chosen.url or PUBLIC_INSTANCE
         )
-    if settings.geocoder == "google":
-        if not settings.geocoder_key:
+    if chosen.provider == "google":
+        if not chosen.key:
             raise ConfigurationError("EVENTAPI_GEOCODER=google needs EVENTAPI_GEOCODER_KEY")
         return GoogleGeocoder(
-            api_key=settings.geocoder_key,
+            api_key=chosen.key,
             user_agent=user_agent(settings),
-            base_url=settings.geocoder_url or PUBLIC_ENDPOINT,
+            base_url=chosen.url or PUBLIC_ENDPOINT,
         )
     return None
 
@@ -71,5 +72,5 @@ def user_agent(settings: Settings) -> str:
         release = version("eventapi")
     except PackageNotFoundError:
         release = "dev"
-    contact = parseaddr(settings.mail_from)[1]
-    return f"eventapi/{release} (+{settings.public_url}; {contact})"
+    contact = parseaddr(settings.mail.sender)[1]
+    return f"eventapi/{release} (+{settings.http.public_url}; {contact})"

@@ -2,6 +2,10 @@
 
 With nothing set, eventapi runs embedded: SQLite in ./data, an in-process rate
 limiter, mail to a local sink, and a secret key generated once into ./data.
+
+`Settings` composes one small frozen group per concern. Each group states its
+defaults once, as its fields' defaults, and reads its own variables with
+`from_environment` (which falls back to those same defaults).
 """
 
 from __future__ import annotations
@@ -34,67 +38,133 @@ class ConfigurationError(Exception):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Settings:
-    environment: str = "development"
-    data_dir: Path = Path("data")
-    database_url: str = ""
+class DatabaseSettings:
+    #: Empty: the embedded SQLite file in the data folder (`from_environment` fills it in).
+    url: str = ""
     #: Connections each process keeps open to PostgreSQL (as many more open under
     #: bursts), and the seconds a request waits for one before it is refused with 503.
-    database_pool_size: int = 10
-    database_pool_timeout: int = 10
+    pool_size: int = 10
+    pool_timeout: int = 10
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @classmethod
+    def from_environment(cls, read: _Reader, data_dir: Path) -> DatabaseSettings:
+        default = cls()
+        return cls(
+            url=database_url(read.text("DATABASE_URL", default.url), data_dir),
+            pool_size=read.number("DATABASE_POOL_SIZE", default.pool_size, low=1, high=1000),
+            pool_timeout=read.number(
+                "DATABASE_POOL_TIMEOUT", default.pool_timeout, low=1, high=600
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimitSettings:
+    """Each policy's `Rate`, from EVENTAPI_RATE_LIMIT_* as `REQUESTS/SECONDS`; the API
+    contract's defaults: anonymous callers per address and signed-in callers per user,
+    per minute; POST /auth/token per address per minute; POST /auth/register per
+    address per hour; joining events per user per minute; password checks per account
+    per 15 minutes."""
+
+    enabled: bool = True
+    anonymous: Rate = Rate("anonymous", 120, 60)
+    user: Rate = Rate("user", 600, 60)
+    token: Rate = Rate("token", 20, 60)
+    register: Rate = Rate("register", 10, 60 * 60)
+    join: Rate = Rate("join", 30, 60)
+    password_checks: Rate = Rate("password-checks", 10, 15 * 60)
+    #: Where the counts are shared by every process; None counts in this process.
     redis_url: str | None = None
-    smtp_url: str | None = None
-    secret_key: bytes = b""
-    previous_secret_keys: tuple[bytes, ...] = ()
-    rate_limits: bool = True
-    #: Requests per window (`_seconds`) of each rate-limit policy, from
-    #: EVENTAPI_RATE_LIMIT_* as `REQUESTS/SECONDS`; the API contract's defaults:
-    #: anonymous callers per address and signed-in callers per user, per minute;
-    #: POST /auth/token per address per minute; POST /auth/register per address
-    #: per hour; joining events per user per minute; password checks per account
-    #: per 15 minutes.
-    rate_limit_anonymous: int = 120
-    rate_limit_anonymous_seconds: int = 60
-    rate_limit_user: int = 600
-    rate_limit_user_seconds: int = 60
-    rate_limit_token: int = 20
-    rate_limit_token_seconds: int = 60
-    rate_limit_register: int = 10
-    rate_limit_register_seconds: int = 60 * 60
-    rate_limit_join: int = 30
-    rate_limit_join_seconds: int = 60
-    rate_limit_password_checks: int = 10
-    rate_limit_password_checks_seconds: int = 15 * 60
     #: Every Redis key this service writes starts with this (one Redis, many deployments).
     redis_key_prefix: str = "eventapi"
-    cors_origins: tuple[str, ...] = ()
-    trusted_proxies: tuple[str, ...] = ()
+
+    @property
+    def backend(self) -> str:
+        """`redis` (shared by every process) when Redis is configured, else `memory`."""
+        return "redis" if self.redis_url else "memory"
+
+    @property
+    def key_prefix(self) -> str:
+        return f"{self.redis_key_prefix}:rl"
+
+    @property
+    def password_check_rate(self) -> Rate | None:
+        """Password checks per account per 15 minutes; None when rate limits are off."""
+        return self.password_checks if self.enabled else None
+
+    @classmethod
+    def from_environment(cls, read: _Reader) -> RateLimitSettings:
+        default = cls()
+        return cls(
+            anonymous=read.rate("RATE_LIMIT_ANONYMOUS", default.anonymous),
+            user=read.rate("RATE_LIMIT_USER", default.user),
+            token=read.rate("RATE_LIMIT_TOKEN", default.token),
+            register=read.rate("RATE_LIMIT_REGISTER", default.register),
+            join=read.rate("RATE_LIMIT_JOIN", default.join),
+            password_checks=read.rate("RATE_LIMIT_PASSWORD_CHECKS", default.password_checks),
+            redis_url=read.text("REDIS_URL") or default.redis_url,
+            enabled=read.flag("RATE_LIMITS", default=default.enabled),
+            redis_key_prefix=_key_prefix(read.text("REDIS_KEY_PREFIX") or default.redis_key_prefix),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailSettings:
+    #: The SMTP relay; None writes mail to files in the data folder instead.
+    smtp_url: str | None = None
+    #: The From of every mail (EVENTAPI_MAIL_FROM).
+    sender: str = "eventapi <noreply@eventapi.invalid>"
+
+    @classmethod
+    def from_environment(cls, read: _Reader) -> MailSettings:
+        default = cls()
+        return cls(
+            smtp_url=read.text("SMTP_URL") or default.smtp_url,
+            sender=read.text("MAIL_FROM", default.sender),
+        )
+
+
+GEOCODERS = ("off", "nominatim", "google")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GeocoderSettings:
+    #: off, nominatim or google (see docs/notifications.md).
+    provider: str = "off"
+    key: str | None = None
+    #: The provider's base URL; None for its public service.
+    url: str | None = None
+
+    @classmethod
+    def from_environment(cls, read: _Reader) -> GeocoderSettings:
+        """EVENTAPI_GEOCODER, _KEY and _URL: the provider, its key and its base URL."""
+        default = cls()
+        provider = read.text("GEOCODER", default.provider).lower()
+        if provider not in GEOCODERS:
+            raise ConfigurationError("EVENTAPI_GEOCODER must be off, nominatim or google")
+        key = read.text("GEOCODER_KEY") or default.key
+        if provider == "google" and key is None:
+            raise ConfigurationError("EVENTAPI_GEOCODER=google needs EVENTAPI_GEOCODER_KEY")
+        url = read.text("GEOCODER_URL").rstrip("/") or default.url
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise ConfigurationError("EVENTAPI_GEOCODER_URL must be an http(s):// URL")
+        return cls(provider=provider, key=key, url=url)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecuritySettings:
+    """The secret keys and what derives from them, and the password and token rules."""
+
+    secret_key: bytes = b""
+    previous_secret_keys: tuple[bytes, ...] = ()
     password_min_length: int = 12
     password_max_length: int = 128
     bcrypt_rounds: int = 12
     access_token_minutes: int = 15
-    metrics: bool = True
-    #: When set, GET /metrics asks for `Authorization: Bearer <this>`.
-    metrics_token: str | None = None
-    public_url: str = "http://127.0.0.1:8000"
-    mail_from: str = "eventapi <noreply@eventapi.invalid>"
-    #: off, nominatim or google (see docs/notifications.md).
-    geocoder: str = "off"
-    geocoder_key: str | None = None
-    #: The provider's base URL; None for its public service.
-    geocoder_url: str | None = None
-    #: auto, on or off: whether the web app delivers the outbox itself (see
-    #: `runs_inprocess_worker`); `eventapi worker` does it as a process of its own.
-    inprocess_worker: str = "auto"
-    #: auto, json or text: how log records are written (auto: text on a terminal, else json).
-    log_format: str = "auto"
-    #: Days a sent (or skipped) outbox row is kept before the worker purges it.
-    outbox_retention_days: int = 30
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def is_production(self) -> bool:
-        return self.environment == "production"
 
     def derived_key(self, purpose: str, secret: bytes | None = None) -> bytes:
         """A separate key per purpose, so one leak does not give away the others."""
@@ -110,6 +180,10 @@ class Settings:
         }
 
     @property
+    def token_kid(self) -> str:
+        return _kid(self.secret_key)
+
+    @property
     def password_pepper(self) -> bytes:
         return self.derived_key("password-pepper")
 
@@ -119,104 +193,129 @@ class Settings:
         return tuple(self.derived_key("password-pepper", old) for old in self.previous_secret_keys)
 
     @property
-    def runs_inprocess_worker(self) -> bool:
-        """`on`, `off`, or `auto`: on for the embedded SQLite database, off otherwise
-        (PostgreSQL deployments run `eventapi worker` processes instead)."""
-        if self.inprocess_worker == "auto":
-            return self.database_url.startswith("sqlite")
-        return self.inprocess_worker == "on"
+    def access_token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.access_token_minutes)
+
+    @classmethod
+    def from_environment(
+        cls, read: _Reader, data_dir: Path, *, production: bool
+    ) -> SecuritySettings:
+        default = cls()
+        return cls(
+            secret_key=_secret_key(read.text("SECRET_KEY"), data_dir, production=production),
+            previous_secret_keys=tuple(
+                _checked_key(key, "EVENTAPI_PREVIOUS_SECRET_KEYS")
+                for key in read.items("PREVIOUS_SECRET_KEYS")
+            ),
+            password_min_length=read.number(
+                "PASSWORD_MIN_LENGTH", default.password_min_length, low=8, high=128
+            ),
+            password_max_length=read.number(
+                "PASSWORD_MAX_LENGTH", default.password_max_length, low=12, high=1024
+            ),
+            bcrypt_rounds=read.number("BCRYPT_ROUNDS", default.bcrypt_rounds, low=4, high=16),
+            access_token_minutes=read.number(
+                "ACCESS_TOKEN_MINUTES", default.access_token_minutes, low=1, high=60
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpSettings:
+    """How the web app presents itself: its public address, CORS, proxies, metrics."""
+
+    public_url: str = "http://127.0.0.1:8000"
+    cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    #: Whether GET /metrics answers; off by default in production (`from_environment`).
+    metrics: bool = True
+    #: When set, GET /metrics asks for `Authorization: Bearer <this>`.
+    metrics_token: str | None = None
+
+    @classmethod
+    def from_environment(cls, read: _Reader, *, production: bool) -> HttpSettings:
+        default = cls()
+        return cls(
+            cors_origins=read.items("CORS_ORIGINS"),
+            trusted_proxies=_networks(read.items("TRUSTED_PROXIES")),
+            metrics=read.flag("METRICS", default=default.metrics and not production),
+            metrics_token=read.text("METRICS_TOKEN") or default.metrics_token,
+            public_url=read.text("PUBLIC_URL", default.public_url).rstrip("/"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerSettings:
+    #: auto, on or off: whether the web app delivers the outbox itself (see
+    #: `Settings.runs_inprocess_worker`); `eventapi worker` does it as a process of its own.
+    inprocess: str = "auto"
+    #: Days a sent (or skipped) outbox row is kept before the worker purges it.
+    outbox_retention_days: int = 30
 
     @property
     def outbox_retention(self) -> timedelta:
         return timedelta(days=self.outbox_retention_days)
 
-    @property
-    def token_kid(self) -> str:
-        return _kid(self.secret_key)
-
-    @property
-    def access_token_ttl(self) -> timedelta:
-        return timedelta(minutes=self.access_token_minutes)
-
-    @property
-    def rate_limiter_backend(self) -> str:
-        """`redis` (shared by every process) when Redis is configured, else `memory`."""
-        return "redis" if self.redis_url else "memory"
-
-    @property
-    def rate_limit_key_prefix(self) -> str:
-        return f"{self.redis_key_prefix}:rl"
-
-    @property
-    def password_check_rate(self) -> Rate | None:
-        """Password checks per account per 15 minutes; None when rate limits are off."""
-        if not self.rate_limits:
-            return None
-        return Rate(
-            "password-checks",
-            self.rate_limit_password_checks,
-            self.rate_limit_password_checks_seconds,
+    @classmethod
+    def from_environment(cls, read: _Reader) -> WorkerSettings:
+        default = cls()
+        return cls(
+            inprocess=_inprocess_worker(read.text("INPROCESS_WORKER", default.inprocess)),
+            outbox_retention_days=read.number(
+                "OUTBOX_RETENTION", default.outbox_retention_days, low=1, high=3650
+            ),
         )
+
+
+ENVIRONMENTS = ("development", "production", "test")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    environment: str = "development"
+    data_dir: Path = Path("data")
+    #: auto, json or text: how log records are written (auto: text on a terminal, else json).
+    log_format: str = "auto"
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    geocoder: GeocoderSettings = field(default_factory=GeocoderSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def runs_inprocess_worker(self) -> bool:
+        """`on`, `off`, or `auto`: on for the embedded SQLite database, off otherwise
+        (PostgreSQL deployments run `eventapi worker` processes instead)."""
+        if self.worker.inprocess == "auto":
+            return self.database.is_sqlite
+        return self.worker.inprocess == "on"
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> Settings:
         read = _Reader(os.environ if env is None else env)
-        environment = read.text("ENV", "development").lower()
-        if environment not in {"development", "production", "test"}:
+        default = cls()
+        environment = read.text("ENV", default.environment).lower()
+        if environment not in ENVIRONMENTS:
             raise ConfigurationError("EVENTAPI_ENV must be development, production or test")
-        data_dir = Path(read.text("DATA_DIR", "data"))
-        geocoding = _geocoding(read)
-        anonymous = read.rate("RATE_LIMIT_ANONYMOUS", 120, 60)
-        user = read.rate("RATE_LIMIT_USER", 600, 60)
-        token = read.rate("RATE_LIMIT_TOKEN", 20, 60)
-        register = read.rate("RATE_LIMIT_REGISTER", 10, 60 * 60)
-        join = read.rate("RATE_LIMIT_JOIN", 30, 60)
-        password_checks = read.rate("RATE_LIMIT_PASSWORD_CHECKS", 10, 15 * 60)
+        production = environment == "production"
+        data_dir = Path(read.text("DATA_DIR", default.data_dir.as_posix()))
         return cls(
             environment=environment,
             data_dir=data_dir,
-            database_url=database_url(read.text("DATABASE_URL"), data_dir),
-            database_pool_size=read.number("DATABASE_POOL_SIZE", 10, low=1, high=1000),
-            database_pool_timeout=read.number("DATABASE_POOL_TIMEOUT", 10, low=1, high=600),
-            redis_url=read.text("REDIS_URL") or None,
-            smtp_url=read.text("SMTP_URL") or None,
-            secret_key=_secret_key(
-                read.text("SECRET_KEY"), data_dir, production=environment == "production"
-            ),
-            previous_secret_keys=tuple(
-                _checked_key(key, "EVENTAPI_PREVIOUS_SECRET_KEYS")
-                for key in read.items("PREVIOUS_SECRET_KEYS")
-            ),
-            rate_limits=read.flag("RATE_LIMITS", default=True),
-            rate_limit_anonymous=anonymous[0],
-            rate_limit_anonymous_seconds=anonymous[1],
-            rate_limit_user=user[0],
-            rate_limit_user_seconds=user[1],
-            rate_limit_token=token[0],
-            rate_limit_token_seconds=token[1],
-            rate_limit_register=register[0],
-            rate_limit_register_seconds=register[1],
-            rate_limit_join=join[0],
-            rate_limit_join_seconds=join[1],
-            rate_limit_password_checks=password_checks[0],
-            rate_limit_password_checks_seconds=password_checks[1],
-            redis_key_prefix=_key_prefix(read.text("REDIS_KEY_PREFIX") or "eventapi"),
-            cors_origins=read.items("CORS_ORIGINS"),
-            trusted_proxies=_networks(read.items("TRUSTED_PROXIES")),
-            password_min_length=read.number("PASSWORD_MIN_LENGTH", 12, low=8, high=128),
-            password_max_length=read.number("PASSWORD_MAX_LENGTH", 128, low=12, high=1024),
-            bcrypt_rounds=read.number("BCRYPT_ROUNDS", 12, low=4, high=16),
-            access_token_minutes=read.number("ACCESS_TOKEN_MINUTES", 15, low=1, high=60),
-            metrics=read.flag("METRICS", default=environment != "production"),
-            metrics_token=read.text("METRICS_TOKEN") or None,
-            public_url=read.text("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
-            mail_from=read.text("MAIL_FROM", "eventapi <noreply@eventapi.invalid>"),
-            geocoder=geocoding[0],
-            geocoder_key=geocoding[1],
-            geocoder_url=geocoding[2],
-            inprocess_worker=_inprocess_worker(read.text("INPROCESS_WORKER", "auto")),
-            log_format=_log_format(read.text("LOG_FORMAT", "auto")),
-            outbox_retention_days=read.number("OUTBOX_RETENTION", 30, low=1, high=3650),
+            geocoder=GeocoderSettings.from_environment(read),
+            rate_limits=RateLimitSettings.from_environment(read),
+            database=DatabaseSettings.from_environment(read, data_dir),
+            mail=MailSettings.from_environment(read),
+            security=SecuritySettings.from_environment(read, data_dir, production=production),
+            http=HttpSettings.from_environment(read, production=production),
+            worker=WorkerSettings.from_environment(read),
+            log_format=_log_format(read.text("LOG_FORMAT", default.log_format)),
         )
 
 
@@ -247,22 +346,20 @@ class _Reader:
             raise ConfigurationError(f"EVENTAPI_{name} must be between {low} and {high}")
         return value
 
-    def rate(self, name: str, requests: int, seconds: int) -> tuple[int, int]:
+    def rate(self, name: str, default: Rate) -> Rate:
         """`REQUESTS/SECONDS` (e.g. `120/60`), or `REQUESTS` alone for the default window."""
-        raw = self.text(name) or f"{requests}/{seconds}"
-        match = _RATE.fullmatch(raw)
+        example = f"{default.limit}/{default.period_seconds}"
+        match = _RATE.fullmatch(self.text(name) or example)
         if match is None:
-            raise ConfigurationError(
-                f"EVENTAPI_{name} must be REQUESTS/SECONDS, e.g. {requests}/{seconds}"
-            )
+            raise ConfigurationError(f"EVENTAPI_{name} must be REQUESTS/SECONDS, e.g. {example}")
         limit = int(match["requests"])
-        window = int(match["seconds"]) if match["seconds"] else seconds
+        window = int(match["seconds"]) if match["seconds"] else default.period_seconds
         if not 1 <= limit <= MAX_RATE_REQUESTS or not 1 <= window <= MAX_RATE_SECONDS:
             raise ConfigurationError(
                 f"EVENTAPI_{name}: requests must be 1 to {MAX_RATE_REQUESTS} and seconds "
                 f"1 to {MAX_RATE_SECONDS} (a day)"
             )
-        return limit, window
+        return Rate(default.name, limit, window)
 
 
 def _inprocess_worker(raw: str) -> str:
@@ -285,23 +382,6 @@ def _log_format(raw: str) -> str:
     if value not in LOG_FORMATS:
         raise ConfigurationError("EVENTAPI_LOG_FORMAT must be json or text (or auto)")
     return value
-
-
-GEOCODERS = ("off", "nominatim", "google")
-
-
-def _geocoding(read: _Reader) -> tuple[str, str | None, str | None]:
-    """EVENTAPI_GEOCODER, _KEY and _URL: the provider, its key and its base URL."""
-    geocoder = read.text("GEOCODER", "off").lower()
-    if geocoder not in GEOCODERS:
-        raise ConfigurationError("EVENTAPI_GEOCODER must be off, nominatim or google")
-    key = read.text("GEOCODER_KEY") or None
-    if geocoder == "google" and key is None:
-        raise ConfigurationError("EVENTAPI_GEOCODER=google needs EVENTAPI_GEOCODER_KEY")
-    url = read.text("GEOCODER_URL").rstrip("/") or None
-    if url is not None and not url.startswith(("https://", "http://")):
-        raise ConfigurationError("EVENTAPI_GEOCODER_URL must be an http(s):// URL")
-    return geocoder, key, url
 
 
 def database_url(raw: str, data_dir: Path) -> str:

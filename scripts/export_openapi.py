@@ -26,13 +26,13 @@ def render() -> str:
         sys.path.insert(0, str(ROOT))
     from entrypoints.container import build_container
     from entrypoints.http.app import create_app
-    from entrypoints.settings import Settings
+    from entrypoints.settings import DatabaseSettings, SecuritySettings, Settings
 
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings(
             data_dir=Path(scratch),
-            database_url=f"sqlite+aiosqlite:///{scratch}/never-opened.db",
-            secret_key=b"only-for-rendering-the-openapi-document",
+            database=DatabaseSettings(url=f"sqlite+aiosqlite:///{scratch}/never-opened.db"),
+            security=SecuritySettings(secret_key=b"only-for-rendering-the-openapi-document"),
         )
         schema = create_app(build_container(settings)).openapi_schema.to_schema()
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -22,7 +22,7 @@ async def migrate(container: Container, revision: str = "head") -> str | None:
 async def require_schema(container: Container) -> None:
     """The embedded SQLite default migrates itself, as the server does; any other
     database must have been migrated (`eventapi migrate`) before it is used."""
-    if container.settings().database_url.startswith("sqlite"):
+    if container.settings().database.is_sqlite:
         await migrate(container)
         return
     current, head = await current_revision(container.engine()), head_revision()

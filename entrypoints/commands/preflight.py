@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import errno
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from redis.asyncio.connection import parse_url as parse_redis_url
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
+from application.ports.storage import StorageUnavailable
 from entrypoints.container import Container
 from entrypoints.integrations import smtp_relay
 from entrypoints.settings import ConfigurationError, Settings
@@ -30,17 +32,18 @@ INVALID_AUTHORIZATION = ("28000", "28P01")
 
 def check_redis(settings: Settings) -> None:
     """EVENTAPI_REDIS_URL, when set, is a URL the Redis client accepts."""
-    if not settings.redis_url:
+    redis_url = settings.rate_limits.redis_url
+    if not redis_url:
         return
     try:
-        options = parse_redis_url(settings.redis_url)
+        options = parse_redis_url(redis_url)
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(
             f"EVENTAPI_REDIS_URL is not a Redis URL ({_reason(exc)}); write "
             "redis://[:password@]host:6379/0, rediss://... (TLS) or unix:///path/redis.sock"
         ) from None
-    path = urlsplit(settings.redis_url).path.strip("/")
-    if not settings.redis_url.startswith("unix:") and path and "db" not in options:
+    path = urlsplit(redis_url).path.strip("/")
+    if not redis_url.startswith("unix:") and path and "db" not in options:
         raise ConfigurationError(
             f"EVENTAPI_REDIS_URL: the database after the host must be a number, not {path!r}; "
             "write redis://[:password@]host:6379/0"
@@ -49,8 +52,8 @@ def check_redis(settings: Settings) -> None:
 
 def check_mail(settings: Settings) -> None:
     """EVENTAPI_SMTP_URL, when set, is a relay URL eventapi understands."""
-    if settings.smtp_url:
-        smtp_relay(settings.smtp_url)
+    if settings.mail.smtp_url:
+        smtp_relay(settings.mail.smtp_url)
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -81,10 +84,12 @@ async def check_database(container: Container) -> None:
     On SQLite the data folder (EVENTAPI_DATA_DIR) is created here, as the embedded
     default's database lives in it."""
     settings = container.settings()
-    url = make_url(settings.database_url)
+    url = make_url(settings.database.url)
     if url.get_backend_name() == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         where = f"the SQLite database {url.database}"
+        if url.database and not Path(url.database).parent.is_dir():
+            raise ConfigurationError(_cannot_open(where, "its folder does not exist"))
     else:
         where = f"PostgreSQL at {url.host or 'the local socket'}:{url.port or 5432}"
     try:
@@ -92,9 +97,9 @@ async def check_database(container: Container) -> None:
             pass
     except DBAPIError as exc:
         raise ConfigurationError(_refusal(exc, url, where)) from None
-    except (OSError, TimeoutError) as exc:
+    except (StorageUnavailable, OSError, TimeoutError) as exc:  # unreachable
         raise ConfigurationError(
-            f"EVENTAPI_DATABASE_URL: cannot reach {where} ({_reason(exc)}); "
+            f"EVENTAPI_DATABASE_URL: cannot reach {where} ({_reason(exc.__cause__ or exc)}); "
             "start it, or fix the host and port"
         ) from None
 
@@ -118,11 +123,14 @@ def _refusal(exc: DBAPIError, url: URL, where: str) -> str:
             "fix the credentials in the URL"
         )
     if "unable to open database file" in reason:
-        return (
-            f"EVENTAPI_DATABASE_URL: cannot open {where} ({reason}); "
-            "create its folder, or fix the path"
-        )
+        return _cannot_open(where, reason)
     return f"EVENTAPI_DATABASE_URL: cannot use {where} ({reason})"
+
+
+def _cannot_open(where: str, reason: str) -> str:
+    return (
+        f"EVENTAPI_DATABASE_URL: cannot open {where} ({reason}); create its folder, or fix the path"
+    )
 
 
 def _reason(exc: BaseException) -> str:

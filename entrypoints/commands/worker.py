@@ -37,9 +37,13 @@ async def work(
         if isinstance(notifier, MailSink):
             mail = f"mail to {notifier.directory}"
         else:
-            relay = parse_smtp_url(settings.smtp_url or "")
+            relay = parse_smtp_url(settings.mail.smtp_url or "")
             mail = f"mail through {relay.host}:{relay.port}"
-        places = f"geocoding with {settings.geocoder}" if geocoder is not None else "no geocoding"
+        places = (
+            f"geocoding with {settings.geocoder.provider}"
+            if geocoder is not None
+            else "no geocoding"
+        )
         until = "until nothing is due" if once else "until SIGTERM or Ctrl-C"
         print(f"eventapi worker: delivering ({mail}; {places}) {until}", file=out, flush=True)
         await run_worker(

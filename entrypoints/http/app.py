@@ -59,7 +59,7 @@ def create_app(container: Container | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        if settings.database_url.startswith("sqlite"):
+        if settings.database.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await upgrade_database(container.engine())  # the embedded default migrates itself
         worker = None
@@ -75,7 +75,7 @@ def create_app(container: Container | None = None) -> Litestar:
             forget_process()
 
     dependencies = container_dependencies(container)
-    dependencies["public_url"] = Provide(lambda: settings.public_url, sync_to_thread=False)
+    dependencies["public_url"] = Provide(lambda: settings.http.public_url, sync_to_thread=False)
     dependencies["engine"] = Provide(lambda: container.engine(), sync_to_thread=False)
     app = Litestar(
         route_handlers=[
@@ -86,14 +86,14 @@ def create_app(container: Container | None = None) -> Litestar:
             RegistrationsController,
             HealthController,
             docs_assets_router(),
-            *metrics(settings.metrics, settings.metrics_token),
+            *metrics(settings.http.metrics, settings.http.metrics_token),
         ],
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=_check_body,
         request_max_body_size=MAX_BODY_BYTES,
         cors_config=CORSConfig(
-            allow_origins=list(settings.cors_origins),
+            allow_origins=list(settings.http.cors_origins),
             allow_credentials=False,
             allow_headers=[
                 "Authorization",
@@ -111,7 +111,7 @@ def create_app(container: Container | None = None) -> Litestar:
                 "RateLimit-Policy",
             ],
         )
-        if settings.cors_origins
+        if settings.http.cors_origins
         else None,
         openapi_config=OpenAPIConfig(
             title="eventapi",
@@ -165,8 +165,8 @@ def create_app(container: Container | None = None) -> Litestar:
                 container.clock(),
             ),
             app,
-            trusted_proxies=settings.trusted_proxies,
-            metrics=settings.metrics,
+            trusted_proxies=settings.http.trusted_proxies,
+            metrics=settings.http.metrics,
         )
     )
     return app

@@ -47,7 +47,6 @@ import ipaddress
 import logging
 import re
 from collections.abc import Iterable, MutableMapping
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -57,7 +56,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from application.ports.rate_limiter import Rate, RateDecision, RateLimiter
 from entrypoints.http.credentials import credentials_of
 from entrypoints.http.problems import PROBLEM_JSON, Problem
-from entrypoints.settings import Settings
+from entrypoints.settings import RateLimitSettings, Settings
 
 log = logging.getLogger("eventapi.rate_limits")
 
@@ -72,38 +71,15 @@ EXPOSED = "Retry-After, RateLimit, RateLimit-Policy, X-Request-ID"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-@dataclass(frozen=True, slots=True)
-class Policies:
-    anonymous: Rate
-    user: Rate
-    token: Rate
-    register: Rate
-    join: Rate
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Policies:
-        return cls(
-            anonymous=Rate(
-                "anonymous", settings.rate_limit_anonymous, settings.rate_limit_anonymous_seconds
-            ),
-            user=Rate("user", settings.rate_limit_user, settings.rate_limit_user_seconds),
-            token=Rate("token", settings.rate_limit_token, settings.rate_limit_token_seconds),
-            register=Rate(
-                "register", settings.rate_limit_register, settings.rate_limit_register_seconds
-            ),
-            join=Rate("join", settings.rate_limit_join, settings.rate_limit_join_seconds),
-        )
-
-
 def rate_limits(app: ASGIApp, limiter: RateLimiter, settings: Settings) -> ASGIApp:
     """Wrap `app` in the contract's rate limits (or return it as is when they are off).
 
     It runs inside the credentials step, whose verdict it reads from the scope."""
-    if not settings.rate_limits:
+    policies = settings.rate_limits
+    if not policies.enabled:
         return app
-    policies = Policies.from_settings(settings)
-    proxies = trusted_networks(settings.trusted_proxies)
-    cors_origins = frozenset(settings.cors_origins)
+    proxies = trusted_networks(settings.http.trusted_proxies)
+    cors_origins = frozenset(settings.http.cors_origins)
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or scope["method"] == "OPTIONS":
@@ -145,7 +121,7 @@ def rate_limits(app: ASGIApp, limiter: RateLimiter, settings: Settings) -> ASGIA
 
 
 def _applicable(
-    method: str, path: str, address: str, user: str | None, policies: Policies
+    method: str, path: str, address: str, user: str | None, policies: RateLimitSettings
 ) -> list[tuple[Rate, str]]:
     """(policy, key) pairs for this request, the specific policy first."""
     checks: list[tuple[Rate, str]] = []

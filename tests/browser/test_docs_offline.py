@@ -44,7 +44,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
-from entrypoints.settings import Settings
+from entrypoints.settings import DatabaseSettings, SecuritySettings, Settings
 from tests.browser.chromium import (
     BLOCKED_NETWORK_ERRORS,
     BrowserUnavailable,
@@ -130,11 +130,10 @@ def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     data_dir = tmp_path_factory.mktemp("docs-app")
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{data_dir / 'eventapi.db'}",
+        database=DatabaseSettings(url=f"sqlite+aiosqlite:///{data_dir / 'eventapi.db'}"),
         data_dir=data_dir,
-        secret_key=b"x" * 48,
+        security=SecuritySettings(secret_key=b"x" * 48, bcrypt_rounds=4),
         environment="test",
-        bcrypt_rounds=4,
     )
     asgi_app = create_app(build_container(settings))
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:

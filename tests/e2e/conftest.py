@@ -341,23 +341,24 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "data_dir": data_dir,
-        "secret_key": b"x" * 48,
-        "bcrypt_rounds": 4,
-        "environment": "test",
+def settings_for(database_url: str, data_dir: Path, **variables: str) -> Settings:
+    """The settings production would read, with `EVENTAPI_*` `variables` on top."""
+    environment = {
+        "EVENTAPI_DATABASE_URL": database_url,
+        "EVENTAPI_DATA_DIR": str(data_dir),
+        "EVENTAPI_SECRET_KEY": "x" * 48,
+        "EVENTAPI_BCRYPT_ROUNDS": "4",
+        "EVENTAPI_ENV": "test",
         # One test sends more requests from one address than the contract's per-minute
         # limits allow; these suites test everything else, rate limits have their own.
-        "rate_limits": False,
+        "EVENTAPI_RATE_LIMITS": "off",
         # No in-process worker: many tests compare snapshots of every table, the
         # outbox included, and a worker marking rows sent in between would make
         # "nothing changed" flaky. test_inprocess_worker.py runs the app with one.
-        "inprocess_worker": "off",
-        **overrides,
+        "EVENTAPI_INPROCESS_WORKER": "off",
+        **variables,
     }
-    return Settings(**values)
+    return Settings.from_environment(environment)
 
 
 @pytest.fixture(params=DATABASES)
@@ -374,8 +375,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
 
 
 @pytest.fixture
-def settings_overrides() -> Mapping[str, Any]:
-    """Override in a test module to run the app with other settings."""
+def settings_overrides() -> Mapping[str, str]:
+    """Override in a test module to run the app with other `EVENTAPI_*` variables."""
     return {}
 
 
@@ -384,7 +385,7 @@ async def api(
     request: pytest.FixtureRequest,
     database: tuple[str, str],
     tmp_path: Path,
-    settings_overrides: Mapping[str, Any],
+    settings_overrides: Mapping[str, str],
 ) -> AsyncIterator[Api]:
     name, url = database
     container = build_container(settings_for(url, tmp_path / "data", **settings_overrides))

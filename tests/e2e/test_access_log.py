@@ -29,14 +29,16 @@ def access_records(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
 async def test_each_request_is_one_record_with_route_status_and_user(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings(
-        environment="test",
-        data_dir=tmp_path,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'log.db'}",
-        secret_key=b"l" * 48,
-        bcrypt_rounds=4,
-        rate_limits=False,
-        inprocess_worker="off",
+    settings = Settings.from_environment(
+        {
+            "EVENTAPI_ENV": "test",
+            "EVENTAPI_DATA_DIR": str(tmp_path),
+            "EVENTAPI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'log.db'}",
+            "EVENTAPI_SECRET_KEY": "l" * 48,
+            "EVENTAPI_BCRYPT_ROUNDS": "4",
+            "EVENTAPI_RATE_LIMITS": "off",
+            "EVENTAPI_INPROCESS_WORKER": "off",
+        }
     )
     app = create_app(build_container(settings))
     caplog.set_level(logging.INFO, logger="eventapi.access")

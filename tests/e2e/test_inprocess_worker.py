@@ -20,7 +20,7 @@ from litestar.testing import AsyncTestClient
 from adapters.mail.sink import read_message
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
-from entrypoints.settings import ConfigurationError, Settings
+from entrypoints.settings import ConfigurationError, Settings, WorkerSettings
 from entrypoints.worker import BACKGROUND_STOP_SECONDS
 from tests.e2e.conftest import API, BASE_URL, PASSWORD, settings_for
 
@@ -51,8 +51,9 @@ async def test_registering_on_the_embedded_app_mails_a_welcome_to_the_data_dir(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
-    # The field's own default, as EVENTAPI_INPROCESS_WORKER unset gives it.
-    settings = settings_for(sqlite_url, data_dir, inprocess_worker=Settings().inprocess_worker)
+    # The group's own default, as EVENTAPI_INPROCESS_WORKER unset gives it.
+    default = WorkerSettings().inprocess
+    settings = settings_for(sqlite_url, data_dir, EVENTAPI_INPROCESS_WORKER=default)
     assert settings.runs_inprocess_worker
     app = create_app(build_container(settings))
 

@@ -8,10 +8,8 @@ runs `eventapi serve --workers 2` and checks that every scrape adds all processe
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,19 +23,18 @@ LABEL = re.compile(r'(\w+)="([^"]*)"')
 PASSWORD = "plenty of words for a passphrase"
 
 
-def settings(tmp_path: Path, *, metrics: bool = True, **changes: Any) -> Settings:
-    return replace(
-        Settings(
-            environment="test",
-            data_dir=tmp_path,
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'metrics.db'}",
-            secret_key=b"m" * 48,
-            bcrypt_rounds=4,
-            rate_limits=False,
-            metrics=metrics,
-            inprocess_worker="off",
-        ),
-        **changes,
+def settings(tmp_path: Path, **variables: str) -> Settings:
+    return Settings.from_environment(
+        {
+            "EVENTAPI_ENV": "test",
+            "EVENTAPI_DATA_DIR": str(tmp_path),
+            "EVENTAPI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'metrics.db'}",
+            "EVENTAPI_SECRET_KEY": "m" * 48,
+            "EVENTAPI_BCRYPT_ROUNDS": "4",
+            "EVENTAPI_RATE_LIMITS": "off",
+            "EVENTAPI_INPROCESS_WORKER": "off",
+            **variables,
+        }
     )
 
 
@@ -84,7 +81,12 @@ async def test_metrics_count_requests_and_latency_by_route_template_and_status(
 async def test_rate_limit_refusals_are_counted_by_policy_and_route(tmp_path: Path) -> None:
     app = create_app(
         build_container(
-            settings(tmp_path, rate_limits=True, rate_limit_anonymous=2, rate_limit_token=1)
+            settings(
+                tmp_path,
+                EVENTAPI_RATE_LIMITS="on",
+                EVENTAPI_RATE_LIMIT_ANONYMOUS="2",
+                EVENTAPI_RATE_LIMIT_TOKEN="1",
+            )
         )
     )
     refused = {"method": "GET", "route": "/api/v1/events", "status": "429"}
@@ -152,7 +154,7 @@ async def test_the_pool_gauge_counts_connections_in_use(tmp_path: Path) -> None:
 
 
 async def test_metrics_can_be_switched_off(tmp_path: Path) -> None:
-    app = create_app(build_container(settings(tmp_path, metrics=False)))
+    app = create_app(build_container(settings(tmp_path, EVENTAPI_METRICS="off")))
     async with AsyncTestClient(app) as client:
         response = await client.get("/metrics")
     assert response.status_code == 404

@@ -3,7 +3,7 @@
 are never limited, EVENTAPI_RATE_LIMITS=off, and two app instances sharing one
 limit through Redis.
 
-Each test starts the service as production does (`build_container(Settings)`,
+Each test starts the service as production does (`build_container(Settings.from_environment(...))`,
 `create_app`) on a fresh SQLite copy, with small policy numbers so that exact
 counts take a handful of requests. The ASGI peer address is set per request by
 a shim outside the app (`Peer`), standing in for the TCP peer a server sees.
@@ -145,26 +145,26 @@ class Launcher:
     async def start(
         self,
         database_url: str | None = None,
-        *,
         limiter: RateLimiter | None = None,
-        **overrides: Any,
+        /,
+        **variables: str,
     ) -> Service:
         """Another running instance of the service (on its own database unless given one),
-        counting with `limiter` when one is given."""
+        configured by `EVENTAPI_*` `variables`, counting with `limiter` when one is given."""
         index = len(self.started)
         if database_url is None:
             path = self.tmp_path / f"eventapi-{index}.db"
             shutil.copyfile(self.template, path)
             database_url = f"sqlite+aiosqlite:///{path}"
-        values: dict[str, Any] = {
-            "database_url": database_url,
-            "data_dir": self.tmp_path / f"data-{index}",
-            "secret_key": b"x" * 48,
-            "bcrypt_rounds": 4,
-            "environment": "test",
-            **overrides,
+        environment = {
+            "EVENTAPI_DATABASE_URL": database_url,
+            "EVENTAPI_DATA_DIR": str(self.tmp_path / f"data-{index}"),
+            "EVENTAPI_SECRET_KEY": "x" * 48,
+            "EVENTAPI_BCRYPT_ROUNDS": "4",
+            "EVENTAPI_ENV": "test",
+            **variables,
         }
-        container = build_container(Settings(**values))
+        container = build_container(Settings.from_environment(environment))
         if limiter is not None:
             container.limiter.override(providers.Object(limiter))
         app = create_app(container)
@@ -203,10 +203,10 @@ async def launch(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Launche
 
 
 @pytest.fixture
-async def shared_redis() -> AsyncIterator[tuple[Redis, dict[str, Any]]]:
-    """The test Redis, and the settings that point an instance at it under a fresh prefix."""
+async def shared_redis() -> AsyncIterator[tuple[Redis, dict[str, str]]]:
+    """The test Redis, and the variables that point an instance at it under a fresh prefix."""
     async with redis_under_prefix() as (client, prefix):
-        yield client, {"redis_url": redis_url(), "redis_key_prefix": prefix}
+        yield client, {"EVENTAPI_REDIS_URL": redis_url(), "EVENTAPI_REDIS_KEY_PREFIX": prefix}
 
 
 def limits(response: httpx.Response) -> tuple[str, str]:
@@ -235,9 +235,8 @@ def assert_rate_limited(response: httpx.Response, policy: str, retry_after: int)
 
 async def test_anonymous_callers_get_exactly_their_limit_per_address(launch: Launcher) -> None:
     # A stopped clock: the reset time (`t`) must not depend on how loaded the machine is.
-    service = await launch.start(
-        rate_limit_anonymous=5, limiter=MemoryRateLimiter(time_source=lambda: 1000.0)
-    )
+    stopped = MemoryRateLimiter(time_source=lambda: 1000.0)
+    service = await launch.start(None, stopped, EVENTAPI_RATE_LIMIT_ANONYMOUS="5")
 
     responses = [await service.get(EVENTS) for _ in range(6)]
 
@@ -257,7 +256,7 @@ async def test_anonymous_callers_get_exactly_their_limit_per_address(launch: Lau
 async def test_every_limited_response_carries_the_headers_errors_included(
     launch: Launcher,
 ) -> None:
-    service = await launch.start(rate_limit_anonymous=50)
+    service = await launch.start(EVENTAPI_RATE_LIMIT_ANONYMOUS="50")
 
     responses = [
         await service.get(f"{API}/nothing-here"),  # 404 before routing finds anything
@@ -275,7 +274,7 @@ async def test_every_limited_response_carries_the_headers_errors_included(
 async def test_signed_in_callers_are_limited_per_user_wherever_they_call_from(
     launch: Launcher,
 ) -> None:
-    service = await launch.start(rate_limit_user=3, rate_limit_anonymous=2)
+    service = await launch.start(EVENTAPI_RATE_LIMIT_USER="3", EVENTAPI_RATE_LIMIT_ANONYMOUS="2")
     alice, bob = await service.account("alice"), await service.account("bob")
 
     seen = []
@@ -296,7 +295,7 @@ async def test_signed_in_callers_are_limited_per_user_wherever_they_call_from(
 
 
 async def test_an_invalid_token_is_limited_as_anonymous_by_address(launch: Launcher) -> None:
-    service = await launch.start(rate_limit_anonymous=2, rate_limit_user=100)
+    service = await launch.start(EVENTAPI_RATE_LIMIT_ANONYMOUS="2", EVENTAPI_RATE_LIMIT_USER="100")
     alice = await service.account("alice")
     forged = alice.access_token[:-4] + (
         "AAAA" if not alice.access_token.endswith("AAAA") else "BBBB"
@@ -318,7 +317,7 @@ async def test_an_invalid_token_is_limited_as_anonymous_by_address(launch: Launc
 async def test_the_token_endpoint_is_limited_per_address_and_the_tighter_policy_is_shown(
     launch: Launcher,
 ) -> None:
-    service = await launch.start(rate_limit_token=3, rate_limit_anonymous=10)
+    service = await launch.start(EVENTAPI_RATE_LIMIT_TOKEN="3", EVENTAPI_RATE_LIMIT_ANONYMOUS="10")
     form = {"grant_type": "password", "username": "nobody@example.org", "password": "wrong" * 3}
 
     responses = [await service.token(**form) for _ in range(4)]
@@ -337,7 +336,7 @@ async def test_the_token_endpoint_is_limited_per_address_and_the_tighter_policy_
 
 
 async def test_registration_is_limited_per_address_per_hour(launch: Launcher) -> None:
-    service = await launch.start(rate_limit_register=2)
+    service = await launch.start(EVENTAPI_RATE_LIMIT_REGISTER="2")
 
     responses = [await service.register(service.email("new")) for _ in range(3)]
 
@@ -350,7 +349,7 @@ async def test_registration_is_limited_per_address_per_hour(launch: Launcher) ->
 
 
 async def test_joining_events_is_limited_per_user(launch: Launcher) -> None:
-    service = await launch.start(rate_limit_join=2)
+    service = await launch.start(EVENTAPI_RATE_LIMIT_JOIN="2")
     organizer = await service.account("olga", Role.ORGANIZER)
     events = [await service.published_event(organizer) for _ in range(3)]
     attendee, other = await service.account("ann"), await service.account("otto")
@@ -378,7 +377,9 @@ async def test_joining_events_is_limited_per_user(launch: Launcher) -> None:
 
 
 async def test_password_checks_are_limited_per_account(launch: Launcher) -> None:
-    service = await launch.start(rate_limit_password_checks=2, rate_limit_token=100)
+    service = await launch.start(
+        EVENTAPI_RATE_LIMIT_PASSWORD_CHECKS="2", EVENTAPI_RATE_LIMIT_TOKEN="100"
+    )
     alice = await service.account("alice")  # one check spent signing in
     wrong = {"grant_type": "password", "username": alice.email, "password": "x" * 20}
 
@@ -394,7 +395,9 @@ async def test_password_checks_are_limited_per_account(launch: Launcher) -> None
 
 
 async def test_forwarded_for_from_an_untrusted_peer_is_ignored(launch: Launcher) -> None:
-    service = await launch.start(rate_limit_anonymous=2, trusted_proxies=("10.0.0.0/8",))
+    service = await launch.start(
+        EVENTAPI_RATE_LIMIT_ANONYMOUS="2", EVENTAPI_TRUSTED_PROXIES="10.0.0.0/8"
+    )
     service.peer.host = "203.0.113.9"  # not a trusted proxy
 
     responses = [
@@ -405,7 +408,7 @@ async def test_forwarded_for_from_an_untrusted_peer_is_ignored(launch: Launcher)
 
 
 async def test_forwarded_for_is_ignored_when_no_proxy_is_trusted(launch: Launcher) -> None:
-    service = await launch.start(rate_limit_anonymous=2)
+    service = await launch.start(EVENTAPI_RATE_LIMIT_ANONYMOUS="2")
     service.peer.host = "10.0.0.2"
 
     responses = [
@@ -419,7 +422,7 @@ async def test_behind_trusted_proxies_the_right_most_untrusted_address_is_the_cl
     launch: Launcher,
 ) -> None:
     service = await launch.start(
-        rate_limit_anonymous=2, trusted_proxies=("10.0.0.0/8", "192.0.2.1")
+        EVENTAPI_RATE_LIMIT_ANONYMOUS="2", EVENTAPI_TRUSTED_PROXIES="10.0.0.0/8,192.0.2.1"
     )
     service.peer.host = "10.1.2.3"
 
@@ -445,7 +448,7 @@ async def test_behind_trusted_proxies_the_right_most_untrusted_address_is_the_cl
 
 
 async def test_health_metrics_and_docs_are_never_limited(launch: Launcher) -> None:
-    service = await launch.start(rate_limit_anonymous=1)
+    service = await launch.start(EVENTAPI_RATE_LIMIT_ANONYMOUS="1")
     paths = [
         "/health/live",
         "/health/ready",
@@ -470,11 +473,11 @@ async def test_health_metrics_and_docs_are_never_limited(launch: Launcher) -> No
 
 async def test_rate_limits_off_disables_every_limit(launch: Launcher) -> None:
     service = await launch.start(
-        rate_limits=False,
-        rate_limit_anonymous=1,
-        rate_limit_token=1,
-        rate_limit_register=1,
-        rate_limit_password_checks=1,
+        EVENTAPI_RATE_LIMITS="off",
+        EVENTAPI_RATE_LIMIT_ANONYMOUS="1",
+        EVENTAPI_RATE_LIMIT_TOKEN="1",
+        EVENTAPI_RATE_LIMIT_REGISTER="1",
+        EVENTAPI_RATE_LIMIT_PASSWORD_CHECKS="1",
     )
     alice = await service.account("alice")
     wrong = {"grant_type": "password", "username": alice.email, "password": "x" * 20}
@@ -493,11 +496,13 @@ async def test_rate_limits_off_disables_every_limit(launch: Launcher) -> None:
 
 
 async def test_two_instances_sharing_redis_enforce_one_limit_exactly(
-    launch: Launcher, shared_redis: tuple[Redis, dict[str, Any]]
+    launch: Launcher, shared_redis: tuple[Redis, dict[str, str]]
 ) -> None:
     _, redis_settings = shared_redis
-    first = await launch.start(rate_limit_anonymous=6, **redis_settings)
-    second = await launch.start(first.database_url, rate_limit_anonymous=6, **redis_settings)
+    first = await launch.start(EVENTAPI_RATE_LIMIT_ANONYMOUS="6", **redis_settings)
+    second = await launch.start(
+        first.database_url, EVENTAPI_RATE_LIMIT_ANONYMOUS="6", **redis_settings
+    )
 
     alternating = [await (first if n % 2 == 0 else second).get(EVENTS) for n in range(8)]
 
@@ -512,10 +517,14 @@ async def test_two_instances_sharing_redis_enforce_one_limit_exactly(
 
 
 async def test_the_password_check_limit_is_shared_through_redis(
-    launch: Launcher, shared_redis: tuple[Redis, dict[str, Any]]
+    launch: Launcher, shared_redis: tuple[Redis, dict[str, str]]
 ) -> None:
     _, redis_settings = shared_redis
-    settings = {"rate_limit_password_checks": 3, "rate_limit_token": 100, **redis_settings}
+    settings = {
+        "EVENTAPI_RATE_LIMIT_PASSWORD_CHECKS": "3",
+        "EVENTAPI_RATE_LIMIT_TOKEN": "100",
+        **redis_settings,
+    }
     first = await launch.start(**settings)
     second = await launch.start(first.database_url, **settings)
     alice = await first.account("alice")  # check 1 of 3
@@ -529,7 +538,7 @@ async def test_the_password_check_limit_is_shared_through_redis(
 
 
 async def test_readiness_reports_redis_ok(
-    launch: Launcher, shared_redis: tuple[Redis, dict[str, Any]]
+    launch: Launcher, shared_redis: tuple[Redis, dict[str, str]]
 ) -> None:
     _, redis_settings = shared_redis
     service = await launch.start(**redis_settings)
@@ -544,7 +553,9 @@ async def test_with_redis_unreachable_the_api_keeps_answering_with_local_limits(
     launch: Launcher,
 ) -> None:
     # Nothing listens on port 1: every hit falls back to this process's own limits.
-    service = await launch.start(rate_limit_anonymous=3, redis_url="redis://127.0.0.1:1/0")
+    service = await launch.start(
+        EVENTAPI_RATE_LIMIT_ANONYMOUS="3", EVENTAPI_REDIS_URL="redis://127.0.0.1:1/0"
+    )
 
     ready = await service.get("/health/ready")
     responses = [await service.get(EVENTS) for _ in range(4)]
@@ -556,7 +567,9 @@ async def test_with_redis_unreachable_the_api_keeps_answering_with_local_limits(
 
 
 async def test_a_429_can_be_read_by_an_allowed_browser_origin(launch: Launcher) -> None:
-    service = await launch.start(rate_limit_anonymous=1, cors_origins=("https://app.example",))
+    service = await launch.start(
+        EVENTAPI_RATE_LIMIT_ANONYMOUS="1", EVENTAPI_CORS_ORIGINS="https://app.example"
+    )
     await service.get(EVENTS)
 
     allowed_origin = await service.get(EVENTS, headers={"Origin": "https://app.example"})

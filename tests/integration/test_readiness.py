@@ -16,12 +16,14 @@ async def test_a_configured_relay_is_reported_and_its_outage_only_degrades(
 ) -> None:
     relay = MailServer()
     await relay.start()
-    settings = Settings(
-        environment="test",
-        data_dir=tmp_path,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'eventapi.db'}",
-        secret_key=b"k" * 32,
-        smtp_url=f"{relay.url}?timeout=2",
+    settings = Settings.from_environment(
+        {
+            "EVENTAPI_ENV": "test",
+            "EVENTAPI_DATA_DIR": str(tmp_path),
+            "EVENTAPI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'eventapi.db'}",
+            "EVENTAPI_SECRET_KEY": "k" * 32,
+            "EVENTAPI_SMTP_URL": f"{relay.url}?timeout=2",
+        }
     )
     container = build_container(settings)
     try:

@@ -299,12 +299,14 @@ async def test_sigterm_lets_the_worker_finish_its_batch(
     postgres_url: str, postgres_engine: AsyncEngine, direct: AsyncEngine, tmp_path: Path
 ) -> None:
     # `postgres_engine` emptied every table: the outbox holds only this test's mail.
-    settings = Settings(
-        environment="test",
-        data_dir=tmp_path,
-        database_url=postgres_url,
-        secret_key=SECRET.encode(),
-        bcrypt_rounds=4,
+    settings = Settings.from_environment(
+        {
+            "EVENTAPI_ENV": "test",
+            "EVENTAPI_DATA_DIR": str(tmp_path),
+            "EVENTAPI_DATABASE_URL": postgres_url,
+            "EVENTAPI_SECRET_KEY": SECRET,
+            "EVENTAPI_BCRYPT_ROUNDS": "4",
+        }
     )
     container = build_container(settings)
     try:

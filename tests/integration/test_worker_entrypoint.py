@@ -40,16 +40,18 @@ from tests.mail_server import MailServer
 PASSWORD = "violet-harbour-7-lanterns"
 
 
-def settings_for(tmp_path: Path, **overrides: object) -> Settings:
-    base: dict[str, object] = {
-        "environment": "test",
-        "data_dir": tmp_path,
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'eventapi.db'}",
-        "secret_key": b"k" * 32,
-        "bcrypt_rounds": 4,
-        "public_url": "http://api.test",
-    }
-    return Settings(**{**base, **overrides})  # type: ignore[arg-type]
+def settings_for(tmp_path: Path, **variables: str) -> Settings:
+    return Settings.from_environment(
+        {
+            "EVENTAPI_ENV": "test",
+            "EVENTAPI_DATA_DIR": str(tmp_path),
+            "EVENTAPI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'eventapi.db'}",
+            "EVENTAPI_SECRET_KEY": "k" * 32,
+            "EVENTAPI_BCRYPT_ROUNDS": "4",
+            "EVENTAPI_PUBLIC_URL": "http://api.test",
+            **variables,
+        }
+    )
 
 
 @pytest.fixture
@@ -87,7 +89,7 @@ async def sign_up(container: Container, name: str = "Grace Hopper") -> str:
 async def test_the_worker_mails_through_the_configured_relay_until_idle(
     tmp_path: Path, relay: MailServer
 ) -> None:
-    container = await migrated(settings_for(tmp_path, smtp_url=relay.url))
+    container = await migrated(settings_for(tmp_path, EVENTAPI_SMTP_URL=relay.url))
     try:
         assert isinstance(container.notifier(), SmtpNotifier)
         email = await sign_up(container)
@@ -116,7 +118,7 @@ async def test_the_embedded_default_keeps_mail_in_the_data_directory(tmp_path: P
 async def test_stopping_finishes_the_batch_in_hand_and_returns(
     tmp_path: Path, relay: MailServer
 ) -> None:
-    container = await migrated(settings_for(tmp_path, smtp_url=relay.url))
+    container = await migrated(settings_for(tmp_path, EVENTAPI_SMTP_URL=relay.url))
     stop = asyncio.Event()
     try:
         worker = asyncio.create_task(run_worker(container, stop=stop, poll_interval=0.02))
@@ -136,7 +138,9 @@ async def test_the_worker_geocodes_when_a_geocoder_is_configured(
     tmp_path: Path, service: GeocodingServer
 ) -> None:
     service.answers[NOMINATIM_PATH] = nominatim_place(52.5129982, 13.4200658)
-    settings = settings_for(tmp_path, geocoder="nominatim", geocoder_url=service.url)
+    settings = settings_for(
+        tmp_path, EVENTAPI_GEOCODER="nominatim", EVENTAPI_GEOCODER_URL=service.url
+    )
     container = await migrated(settings)
     try:
         organizer = await container.sign_up().open_account(
@@ -171,7 +175,7 @@ async def test_the_worker_geocodes_when_a_geocoder_is_configured(
 async def test_the_worker_purges_old_mail_and_expired_sessions_in_batches(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    container = await migrated(settings_for(tmp_path, outbox_retention_days=30))
+    container = await migrated(settings_for(tmp_path, EVENTAPI_OUTBOX_RETENTION="30"))
     clock = FixedClock(datetime.now(UTC))
     container.clock.override(clock)
     # Batches of one, so purging three rows takes the loop several rounds.
@@ -214,7 +218,7 @@ async def test_the_worker_purges_old_mail_and_expired_sessions_in_batches(
 
 def test_geocoding_settings_are_checked_at_start() -> None:
     env = {"EVENTAPI_ENV": "test", "EVENTAPI_SECRET_KEY": "s" * 40}
-    assert Settings.from_environment(env).geocoder == "off"
+    assert Settings.from_environment(env).geocoder.provider == "off"
     chosen = Settings.from_environment(
         {
             **env,
@@ -223,7 +227,7 @@ def test_geocoding_settings_are_checked_at_start() -> None:
             "EVENTAPI_GEOCODER_URL": "http://127.0.0.1:9/",
         }
     )
-    assert (chosen.geocoder, chosen.geocoder_key, chosen.geocoder_url) == (
+    assert (chosen.geocoder.provider, chosen.geocoder.key, chosen.geocoder.url) == (
         "google",
         "abc",
         "http://127.0.0.1:9",
@@ -238,7 +242,7 @@ def test_geocoding_settings_are_checked_at_start() -> None:
 
 
 def test_a_bad_smtp_url_stops_the_worker_at_start(tmp_path: Path) -> None:
-    container = build_container(settings_for(tmp_path, smtp_url="mail.example.org:25"))
+    container = build_container(settings_for(tmp_path, EVENTAPI_SMTP_URL="mail.example.org:25"))
     with pytest.raises(ConfigurationError, match="EVENTAPI_SMTP_URL"):
         container.notifier()
 
@@ -279,6 +283,6 @@ async def test_the_in_process_worker_is_cancelled_when_its_batch_outlasts_the_gr
 async def test_a_bad_smtp_url_stops_the_in_process_worker_before_it_starts(
     tmp_path: Path,
 ) -> None:
-    container = build_container(settings_for(tmp_path, smtp_url="smtp:/nohost"))
+    container = build_container(settings_for(tmp_path, EVENTAPI_SMTP_URL="smtp:/nohost"))
     with pytest.raises(ConfigurationError, match="EVENTAPI_SMTP_URL"):
         BackgroundWorker.start(container)

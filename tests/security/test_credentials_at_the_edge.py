@@ -28,8 +28,8 @@ from tests.e2e.conftest import API, BASE_URL, PASSWORD, Api, assert_problem, set
 
 
 @pytest.fixture
-def settings_overrides() -> Mapping[str, Any]:
-    return {"rate_limits": True, "rate_limit_join": 2}
+def settings_overrides() -> Mapping[str, str]:
+    return {"EVENTAPI_RATE_LIMITS": "on", "EVENTAPI_RATE_LIMIT_JOIN": "2"}
 
 
 def both(first: str, second: str) -> list[tuple[str, str]]:
@@ -106,7 +106,9 @@ class CountingTokens:
 async def test_the_token_is_verified_once_per_request(
     database: tuple[str, str], tmp_path: Path
 ) -> None:
-    container = build_container(settings_for(database[1], tmp_path / "data", rate_limits=True))
+    container = build_container(
+        settings_for(database[1], tmp_path / "data", EVENTAPI_RATE_LIMITS="on")
+    )
     tokens = CountingTokens(container.tokens())
     container.tokens.override(providers.Object(tokens))
     app = create_app(container)

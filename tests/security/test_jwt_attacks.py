@@ -96,12 +96,13 @@ class Target:
 
 def target_of(api: Api, caller: Caller) -> Target:
     settings = api.container.settings()
+    security = settings.security
     claims = jwt.decode(caller.access_token, options={"verify_signature": False})
     return Target(
         claims=claims,
-        key=settings.token_keys[settings.token_kid],
-        kid=settings.token_kid,
-        issuer=settings.public_url,
+        key=security.token_keys[security.token_kid],
+        kid=security.token_kid,
+        issuer=settings.http.public_url,
     )
 
 

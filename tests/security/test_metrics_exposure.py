@@ -41,7 +41,7 @@ async def metrics_status(settings: Settings, headers: dict[str, str] | None = No
 
 async def test_production_serves_no_metrics_unless_asked(tmp_path: Path) -> None:
     production = Settings.from_environment(environment(tmp_path, EVENTAPI_ENV="production"))
-    assert production.metrics is False
+    assert production.http.metrics is False
     assert await metrics_status(production) == 404
 
     opted_in = Settings.from_environment(
@@ -52,7 +52,7 @@ async def test_production_serves_no_metrics_unless_asked(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("env", ["development", "test"])
 def test_metrics_stay_on_by_default_elsewhere(tmp_path: Path, env: str) -> None:
-    assert Settings.from_environment(environment(tmp_path, EVENTAPI_ENV=env)).metrics is True
+    assert Settings.from_environment(environment(tmp_path, EVENTAPI_ENV=env)).http.metrics is True
 
 
 async def test_a_metrics_token_is_required_once_configured(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ async def test_a_metrics_token_is_required_once_configured(tmp_path: Path) -> No
             tmp_path, EVENTAPI_ENV="production", EVENTAPI_METRICS="on", EVENTAPI_METRICS_TOKEN=TOKEN
         )
     )
-    assert settings.metrics_token == TOKEN
+    assert settings.http.metrics_token == TOKEN
     for headers in (
         None,
         {"Authorization": "Bearer wrong"},

@@ -10,7 +10,6 @@ once, which spends one check of the ten.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import httpx
 import pytest
@@ -21,8 +20,8 @@ NEW_PASSWORD = "a brand new passphrase for ada"
 
 
 @pytest.fixture
-def settings_overrides() -> Mapping[str, Any]:
-    return {"rate_limits": True}
+def settings_overrides() -> Mapping[str, str]:
+    return {"EVENTAPI_RATE_LIMITS": "on"}
 
 
 async def change_password(api: Api, caller: Caller, current: str) -> httpx.Response:

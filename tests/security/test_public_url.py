@@ -8,7 +8,6 @@ in the file, a link to an attacker's site in an invite that looks like ours
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import pytest
 
@@ -19,8 +18,8 @@ EVIL = "evil.example"
 
 
 @pytest.fixture
-def settings_overrides() -> Mapping[str, Any]:
-    return {"public_url": PUBLIC_URL}
+def settings_overrides() -> Mapping[str, str]:
+    return {"EVENTAPI_PUBLIC_URL": PUBLIC_URL}
 
 
 def unfolded(ics: str) -> str:

@@ -42,16 +42,16 @@ async def throwaway_redis(tmp_path: Path) -> AsyncIterator[Process]:
 
 
 @pytest.fixture
-def settings_overrides(throwaway_redis: Process) -> Mapping[str, Any]:
+def settings_overrides(throwaway_redis: Process) -> Mapping[str, str]:
     return {
-        "rate_limits": True,
-        "redis_url": f"redis://127.0.0.1:{throwaway_redis.port}/0",
-        "redis_key_prefix": unique_prefix(),
+        "EVENTAPI_RATE_LIMITS": "on",
+        "EVENTAPI_REDIS_URL": f"redis://127.0.0.1:{throwaway_redis.port}/0",
+        "EVENTAPI_REDIS_KEY_PREFIX": unique_prefix(),
         # Generous numbers: this test is about answering, not about refusing.
-        "rate_limit_anonymous": 10_000,
-        "rate_limit_user": 10_000,
-        "rate_limit_token": 10_000,
-        "rate_limit_join": 10_000,
+        "EVENTAPI_RATE_LIMIT_ANONYMOUS": "10000",
+        "EVENTAPI_RATE_LIMIT_USER": "10000",
+        "EVENTAPI_RATE_LIMIT_TOKEN": "10000",
+        "EVENTAPI_RATE_LIMIT_JOIN": "10000",
     }
 
 

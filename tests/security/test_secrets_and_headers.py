@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -33,14 +32,14 @@ ALLOWED_ORIGIN = "https://app.example.org"
 
 
 @pytest.fixture
-def settings_overrides() -> Mapping[str, Any]:
+def settings_overrides() -> Mapping[str, str]:
     return {
-        "secret_key": SECRET_KEY,
-        "rate_limits": True,
-        "rate_limit_anonymous": 10_000,
-        "rate_limit_user": 10_000,
-        "rate_limit_token": 10_000,
-        "redis_url": f"redis://:{REDIS_PASSWORD}@127.0.0.1:1/0",
+        "EVENTAPI_SECRET_KEY": SECRET_KEY.decode(),
+        "EVENTAPI_RATE_LIMITS": "on",
+        "EVENTAPI_RATE_LIMIT_ANONYMOUS": "10000",
+        "EVENTAPI_RATE_LIMIT_USER": "10000",
+        "EVENTAPI_RATE_LIMIT_TOKEN": "10000",
+        "EVENTAPI_REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:1/0",
     }
 
 
@@ -108,7 +107,7 @@ async def test_database_errors_never_carry_bound_values(engine: AsyncEngine) -> 
 @pytest.fixture
 async def cors_client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Litestar]]:
     settings = settings_for(
-        f"sqlite+aiosqlite:///{tmp_path}/cors.db", tmp_path, cors_origins=(ALLOWED_ORIGIN,)
+        f"sqlite+aiosqlite:///{tmp_path}/cors.db", tmp_path, EVENTAPI_CORS_ORIGINS=ALLOWED_ORIGIN
     )
     async with AsyncTestClient(
         app=create_app(build_container(settings)), base_url=BASE_URL

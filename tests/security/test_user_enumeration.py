@@ -34,8 +34,8 @@ VOLATILE_HEADERS = {"x-request-id", "date", "content-length"}
 
 
 @pytest.fixture
-def settings_overrides() -> Mapping[str, Any]:
-    return {"bcrypt_rounds": 8, "rate_limits": False}
+def settings_overrides() -> Mapping[str, str]:
+    return {"EVENTAPI_BCRYPT_ROUNDS": "8", "EVENTAPI_RATE_LIMITS": "off"}
 
 
 def append_line(path: Path, line: str) -> None:

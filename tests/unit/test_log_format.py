@@ -79,9 +79,9 @@ def test_the_setting_accepts_json_text_or_auto_only() -> None:
 
 
 def test_the_outbox_retention_is_whole_days() -> None:
-    assert Settings.from_environment(ENV).outbox_retention_days == 30
+    assert Settings.from_environment(ENV).worker.outbox_retention_days == 30
     chosen = Settings.from_environment({**ENV, "EVENTAPI_OUTBOX_RETENTION": "7"})
-    assert chosen.outbox_retention.days == 7
+    assert chosen.worker.outbox_retention.days == 7
     for bad in ("0", "7d", "-1"):
         with pytest.raises(ConfigurationError, match="EVENTAPI_OUTBOX_RETENTION"):
             Settings.from_environment({**ENV, "EVENTAPI_OUTBOX_RETENTION": bad})

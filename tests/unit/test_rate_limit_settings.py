@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from application.ports.rate_limiter import Rate
-from entrypoints.http.rate_limits import Policies
 from entrypoints.settings import ConfigurationError, Settings
 
 KEY = {"EVENTAPI_SECRET_KEY": "k" * 40}
@@ -21,18 +20,18 @@ def settings(**env: str) -> Settings:
 
 
 def test_the_defaults_are_the_contracts() -> None:
-    policies = Policies.from_settings(settings())
+    limits = settings().rate_limits
 
-    assert policies == Policies(
-        anonymous=Rate("anonymous", 120, 60),
-        user=Rate("user", 600, 60),
-        token=Rate("token", 20, 60),
-        register=Rate("register", 10, 3600),
-        join=Rate("join", 30, 60),
+    assert (limits.anonymous, limits.user, limits.token, limits.register, limits.join) == (
+        Rate("anonymous", 120, 60),
+        Rate("user", 600, 60),
+        Rate("token", 20, 60),
+        Rate("register", 10, 3600),
+        Rate("join", 30, 60),
     )
-    assert settings().password_check_rate == Rate("password-checks", 10, 900)
-    assert settings().redis_key_prefix == "eventapi"
-    assert settings().rate_limit_key_prefix == "eventapi:rl"
+    assert limits.password_check_rate == Rate("password-checks", 10, 900)
+    assert limits.redis_key_prefix == "eventapi"
+    assert limits.key_prefix == "eventapi:rl"
 
 
 def test_each_policy_takes_requests_and_seconds() -> None:
@@ -43,14 +42,14 @@ def test_each_policy_takes_requests_and_seconds() -> None:
         RATE_LIMIT_REGISTER="2/86400",
         RATE_LIMIT_JOIN="7",  # requests alone: the default window
         RATE_LIMIT_PASSWORD_CHECKS="4/600",
-    )
+    ).rate_limits
 
-    assert Policies.from_settings(chosen) == Policies(
-        anonymous=Rate("anonymous", 5, 10),
-        user=Rate("user", 1000, 60),
-        token=Rate("token", 3, 30),
-        register=Rate("register", 2, 86400),
-        join=Rate("join", 7, 60),
+    assert (chosen.anonymous, chosen.user, chosen.token, chosen.register, chosen.join) == (
+        Rate("anonymous", 5, 10),
+        Rate("user", 1000, 60),
+        Rate("token", 3, 30),
+        Rate("register", 2, 86400),
+        Rate("join", 7, 60),
     )
     assert chosen.password_check_rate == Rate("password-checks", 4, 600)
 
@@ -66,15 +65,15 @@ def test_junk_stops_the_start_naming_the_variable(name: str, junk: str) -> None:
 
 
 def test_rate_limits_off_turns_off_the_password_check_limit_too() -> None:
-    assert settings(RATE_LIMITS="off").password_check_rate is None
+    assert settings(RATE_LIMITS="off").rate_limits.password_check_rate is None
 
 
 @pytest.mark.parametrize("prefix", ["eventapi-prod", "tenant:7", "a", "x" * 64, "v1.2_b"])
 def test_a_redis_key_prefix(prefix: str) -> None:
-    chosen = settings(REDIS_KEY_PREFIX=prefix)
+    chosen = settings(REDIS_KEY_PREFIX=prefix).rate_limits
 
     assert chosen.redis_key_prefix == prefix
-    assert chosen.rate_limit_key_prefix == f"{prefix}:rl"
+    assert chosen.key_prefix == f"{prefix}:rl"
 
 
 @pytest.mark.parametrize("prefix", ["two words", "star*", "q?", "[a]", "x" * 65, "é", "a\nb"])
