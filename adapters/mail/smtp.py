@@ -48,6 +48,19 @@ class SmtpRelay:
     def __repr__(self) -> str:  # never print the password
         return f"SmtpRelay({self.tls.value}://{self.host}:{self.port}, user={self.username!r})"
 
+    def client(self, tls_context: ssl.SSLContext | None = None) -> SMTP:
+        """An unconnected client for this relay, with its TLS mode and credentials."""
+        return SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            use_tls=self.tls is TlsMode.TLS,
+            start_tls=self.tls is TlsMode.STARTTLS,
+            timeout=self.timeout,
+            tls_context=tls_context,
+        )
+
 
 def parse_smtp_url(url: str) -> SmtpRelay:
     """`smtp://[user:pass@]host[:port][?starttls=1&timeout=S]` or `smtps://...`
@@ -151,17 +164,7 @@ class SmtpNotifier(Notifier):
         if client is not None and client.is_connected and fresh:
             return client
         await self.aclose()
-        relay = self._relay
-        client = SMTP(
-            hostname=relay.host,
-            port=relay.port,
-            username=relay.username,
-            password=relay.password,
-            use_tls=relay.tls is TlsMode.TLS,
-            start_tls=relay.tls is TlsMode.STARTTLS,
-            timeout=relay.timeout,
-            tls_context=self._tls_context,
-        )
+        client = self._relay.client(self._tls_context)
         await client.connect()
         self._client = client
         return client

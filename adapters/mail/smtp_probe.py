@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from aiosmtplib import SMTP
-
-from adapters.mail.smtp import SmtpRelay, TlsMode
+from adapters.mail.smtp import SmtpRelay
 from application.ports.health import HealthProbe
 
 
@@ -19,16 +17,7 @@ class SmtpProbe(HealthProbe):
         self._relay = relay
 
     async def check(self) -> bool:
-        relay = self._relay
-        client = SMTP(
-            hostname=relay.host,
-            port=relay.port,
-            username=relay.username,
-            password=relay.password,
-            use_tls=relay.tls is TlsMode.TLS,
-            start_tls=relay.tls is TlsMode.STARTTLS,
-            timeout=relay.timeout,
-        )
+        client = self._relay.client()
         await client.connect()
         try:
             await client.noop()
