@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -58,17 +57,6 @@ POLICY = DeliveryPolicy(
 def engine(request: pytest.FixtureRequest) -> AsyncEngine:
     found: AsyncEngine = request.getfixturevalue(f"{request.param}_engine")
     return found
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[MailServer]:
-    """A relay that is up; tests stop and start it for outages."""
-    server = MailServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @dataclass

@@ -178,16 +178,6 @@ class Topology:
 
 
 @pytest.fixture
-async def relay() -> AsyncIterator[MailServer]:
-    server = MailServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def redis_prefix() -> AsyncIterator[str]:
     client = Redis.from_url(redis_url())
     prefix = unique_prefix()

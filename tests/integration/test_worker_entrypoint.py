@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -52,16 +52,6 @@ def settings_for(tmp_path: Path, **variables: str) -> Settings:
             **variables,
         }
     )
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[MailServer]:
-    server = MailServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
