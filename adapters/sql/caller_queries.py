@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.reading import read_only
+from adapters.sql.reading import fetch_first, read_only
 from adapters.sql.tables import sessions, users
 from application.ports.queries import CallerQueries, CallerView
 from domain.users import Role
@@ -33,8 +33,7 @@ class SqlCallerQueries(CallerQueries):
             .join(users, users.c.id == sessions.c.user_id)
             .where(sessions.c.id == session_id)
         )
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(statement)).mappings().first()
+        row = await fetch_first(self._engine, statement)
         if row is None:
             return None
         return CallerView(

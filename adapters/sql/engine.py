@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from adapters.sql.failures import TranslatingPool, translate_failures
+from adapters.sql.failures import TranslatingPool, discard_closed_connections, translate_failures
 from domain.values import Coordinates
 
 #: Execution option that makes a SQLite connection begin with BEGIN IMMEDIATE.
@@ -77,7 +77,9 @@ def create_database_engine(
             engine_options.setdefault(
                 "max_overflow", pool_size if max_overflow is None else max_overflow
             )
-        engine_options.setdefault("pool_pre_ping", True)
+        # No pre-ping: it cost a round trip (three outside autocommit) on every
+        # checkout. Dead connections are found without one (see `failures.py`).
+        engine_options.setdefault("pool_pre_ping", False)
         engine_options.setdefault(
             "connect_args",
             {
@@ -89,6 +91,7 @@ def create_database_engine(
             },
         )
         engine = create_async_engine(parsed, echo=echo, **engine_options)
+        discard_closed_connections(engine)
     translate_failures(engine)
     return engine
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql.engine import fold
 from adapters.sql.mapping import event_view_from_row
 from adapters.sql.paging import keyset_order, page_of
-from adapters.sql.reading import read_only
+from adapters.sql.reading import fetch_all, fetch_first, read_only
 from adapters.sql.tables import events, users
 from application.ports.queries import (
     EventCriteria,
@@ -53,14 +53,12 @@ class SqlEventQueries(EventQueries):
 
     async def get(self, event_id: UUID) -> EventView | None:
         statement = _views().where(events.c.id == event_id)
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(statement)).mappings().first()
+        row = await fetch_first(self._engine, statement)
         return None if row is None else event_view_from_row(row)
 
     async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
         statement = self.search_statement(criteria, page)
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(statement)).mappings().all()
+        rows = await fetch_all(self._engine, statement)
         views = [event_view_from_row(row) for row in rows]
         return page_of(views, page, lambda view: Keyset(view.starts_at, view.id))
 

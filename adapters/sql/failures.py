@@ -12,9 +12,19 @@ translates them itself.
 Anything else (a wrong password, a missing database, a constraint, a bug) is
 not transient and passes through unchanged.
 
-Recovery needs nothing: the pool pings each connection before lending it out
-(`pool_pre_ping`) and replaces the dead ones, so once the database answers
-again the next request gets a working connection.
+Recovery needs nothing, and costs no round trip (there is no `pool_pre_ping`,
+which cost one on every checkout, three outside autocommit):
+
+- A connection whose socket the server closed (a restart, an administrator's
+  kill, an idle timeout) is known closed to asyncpg as soon as the event loop
+  has seen the close; the pool's checkout hook (`discard_closed_connections`)
+  throws it away and lends a fresh one instead.
+- A connection that dies under a statement raises `ConnectionLost`, and
+  SQLAlchemy invalidates it and every connection pooled before it, so the next
+  checkout connects anew. Reads are single idempotent statements and are tried
+  once more on a fresh connection (`adapters/sql/reading.py`); a unit of work
+  that lost its connection answers 503 once and is not retried (it may have
+  committed).
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from typing import Any
 from sqlalchemy import event, exc
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolProxiedConnection
 
 from application.ports.storage import StorageUnavailable
 
@@ -34,6 +44,11 @@ from application.ports.storage import StorageUnavailable
 _TRANSIENT_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 #: SQLite's OperationalError messages that say "not now".
 _SQLITE_TRANSIENT = ("database is locked", "database table is locked", "unable to open database")
+
+
+class ConnectionLost(StorageUnavailable):
+    """The connection broke under a statement (or its commit): the statement may or
+    may not have reached the database."""
 
 
 class TranslatingPool(AsyncAdaptedQueuePool):
@@ -58,6 +73,18 @@ def translate_failures(engine: AsyncEngine) -> None:
     event.listen(engine.sync_engine, "handle_error", _translated)
 
 
+def discard_closed_connections(engine: AsyncEngine) -> None:
+    """On checkout, a pooled asyncpg connection that is already closed is replaced
+    (the pool retries the checkout on `DisconnectionError`): no round trip."""
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+
+
+def _refuse_closed(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    is_closed = getattr(record.driver_connection, "is_closed", None)
+    if is_closed is not None and is_closed():
+        raise exc.DisconnectionError("the server closed the pooled connection")
+
+
 def _translated(context: ExceptionContext) -> BaseException | None:
     if context.is_pre_ping:
         return None  # the pool replaces the connection; it raises if it cannot
@@ -65,7 +92,7 @@ def _translated(context: ExceptionContext) -> BaseException | None:
     if isinstance(original, OSError):  # the socket broke under a statement
         context.is_disconnect = True
     if context.is_disconnect:
-        return StorageUnavailable(f"the database connection was lost: {_first_line(original)}")
+        return ConnectionLost(f"the database connection was lost: {_first_line(original)}")
     if _transient(original):
         return StorageUnavailable(f"the database cannot answer now: {_first_line(original)}")
     return None

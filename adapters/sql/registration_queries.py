@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.mapping import event_summary_from_row
 from adapters.sql.paging import keyset_order, page_of
-from adapters.sql.reading import read_only
+from adapters.sql.reading import fetch_all, fetch_first, read_only
 from adapters.sql.tables import events, registrations, users
 from application.ports.queries import (
     Keyset,
@@ -72,8 +72,7 @@ class SqlRegistrationQueries(RegistrationQueries):
 
     async def get(self, registration_id: UUID) -> RegistrationView | None:
         statement = _views().where(registrations.c.id == registration_id)
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(statement)).mappings().first()
+        row = await fetch_first(self._engine, statement)
         return None if row is None else _view(row)
 
     async def attendees(
@@ -89,8 +88,7 @@ class SqlRegistrationQueries(RegistrationQueries):
         statement = keyset_order(
             statement, page, sort_column=registrations.c.created_at, id_column=registrations.c.id
         )
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(statement)).mappings().all()
+        rows = await fetch_all(self._engine, statement)
         views = [_view(row, user=True) for row in rows]
         return page_of(views, page, lambda view: Keyset(view.created_at, view.id))
 
@@ -113,8 +111,7 @@ class SqlRegistrationQueries(RegistrationQueries):
         statement = keyset_order(
             statement, page, sort_column=events.c.starts_at, id_column=registrations.c.id
         )
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(statement)).mappings().all()
+        rows = await fetch_all(self._engine, statement)
         views = [_view(row, event=True) for row in rows]
         return page_of(
             views, page, lambda view: Keyset(view.event.starts_at if view.event else None, view.id)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql.engine import fold
 from adapters.sql.mapping import user_view_from_row
 from adapters.sql.paging import keyset_order, page_of
-from adapters.sql.reading import read_only
+from adapters.sql.reading import fetch_all, fetch_first, read_only
 from adapters.sql.tables import users
 from application.ports.queries import (
     Keyset,
@@ -39,8 +39,7 @@ class SqlUserQueries(UserQueries):
 
     async def get(self, user_id: UUID) -> UserView | None:
         statement = select(*_VIEW_COLUMNS).where(users.c.id == user_id)
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(statement)).mappings().first()
+        row = await fetch_first(self._engine, statement)
         return None if row is None else user_view_from_row(row)
 
     async def search(self, criteria: UserCriteria, page: PageRequest) -> Page[UserView]:
@@ -59,8 +58,7 @@ class SqlUserQueries(UserQueries):
                 )
             )
         statement = keyset_order(statement, page, id_column=users.c.id)
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(statement)).mappings().all()
+        rows = await fetch_all(self._engine, statement)
         views = [user_view_from_row(row) for row in rows]
         return page_of(views, page, lambda view: Keyset(None, view.id))
 
