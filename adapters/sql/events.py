@@ -1,12 +1,17 @@
 """Events in SQL. The row lock taken by `get_for_update` is what keeps concurrent
-joins from overbooking: the aggregate's counters are decided under it."""
+joins from overbooking: the aggregate's counters are decided under it.
+
+`save` writes only the columns whose values changed since the event was loaded
+in this unit of work: a join sets its counters (and `updated_at`), not the other
+two dozen columns of the row.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, case, delete, insert, null, or_, select, update
+from sqlalchemy import bindparam, case, delete, insert, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.mapping import event_from_row, event_values
@@ -14,10 +19,30 @@ from adapters.sql.tables import events, registrations
 from application.ports.repositories import EventRepository
 from domain.event import Event
 
+_BY_ID = select(events).where(events.c.id == bindparam("id"))
+_FOR_UPDATE = _BY_ID.with_for_update()
+_INSERT = insert(events)
+#: Never written by `save`.
+_FIXED = frozenset({"id", "created_at"})
+_PLACE = frozenset({"address", "city", "country"})
+#: SET comes from the parameters' keys (the changed columns); `event_id` picks the row.
+_UPDATE = update(events).where(events.c.id == bindparam("event_id"))
+_MOVED = or_(
+    events.c.address != bindparam("new_address"),
+    events.c.city != bindparam("new_city"),
+    events.c.country != bindparam("new_country"),
+)
+_UPDATE_PLACE = _UPDATE.values(
+    geocode_attempted_at=case((_MOVED, null()), else_=events.c.geocode_attempted_at),
+    geocode_retry_at=case((_MOVED, null()), else_=events.c.geocode_retry_at),
+)
+
 
 class SqlEventRepository(EventRepository):
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        #: The column values of each event as this unit of work loaded or last wrote it.
+        self._stored: dict[UUID, dict[str, Any]] = {}
 
     async def get(self, event_id: UUID) -> Event | None:
         return await self._load(event_id, lock=False)
@@ -28,37 +53,46 @@ class SqlEventRepository(EventRepository):
         return await self._load(event_id, lock=True)
 
     async def add(self, event: Event) -> None:
-        await self._connection.execute(insert(events).values(event_values(event)))
+        values = event_values(event)
+        await self._connection.execute(_INSERT, values)
+        self._stored[event.id] = values
 
     async def save(self, event: Event) -> None:
-        """A new address clears the geocoding bookkeeping, so the worker tries it."""
-        values: dict[str, Any] = event_values(event)
-        del values["id"], values["created_at"]
-        location = event.location
-        moved = or_(
-            events.c.address != location.address,
-            events.c.city != location.city,
-            events.c.country != location.country,
-        )
-        values["geocode_attempted_at"] = _unless(moved, events.c.geocode_attempted_at)
-        values["geocode_retry_at"] = _unless(moved, events.c.geocode_retry_at)
-        await self._connection.execute(update(events).where(events.c.id == event.id).values(values))
+        """The changed columns only. A new address clears the geocoding bookkeeping,
+        so the worker tries it."""
+        values = event_values(event)
+        stored = self._stored.get(event.id)
+        changed = {
+            name: value
+            for name, value in values.items()
+            if name not in _FIXED and (stored is None or stored.get(name) != value)
+        }
+        if not changed:
+            return
+        parameters: dict[str, Any] = {**changed, "event_id": event.id}
+        statement = _UPDATE
+        if stored is None or _PLACE & changed.keys():
+            # SET clauses read the row as it was before the UPDATE, on both dialects.
+            statement = _UPDATE_PLACE
+            location = event.location
+            parameters["new_address"] = location.address
+            parameters["new_city"] = location.city
+            parameters["new_country"] = location.country
+        await self._connection.execute(statement, parameters)
+        self._stored[event.id] = values
 
     async def delete(self, event: Event) -> None:
         await self._connection.execute(
             delete(registrations).where(registrations.c.event_id == event.id)
         )
         await self._connection.execute(delete(events).where(events.c.id == event.id))
+        self._stored.pop(event.id, None)
 
     async def _load(self, event_id: UUID, *, lock: bool) -> Event | None:
-        statement = select(events).where(events.c.id == event_id)
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self._connection.execute(statement)).mappings().first()
-        return None if row is None else event_from_row(row)
-
-
-def _unless(moved: ColumnElement[bool], column: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The column's current value, or NULL once the address moved (SET clauses
-    read the row as it was before the UPDATE, on both dialects)."""
-    return case((moved, null()), else_=column)
+        statement = _FOR_UPDATE if lock else _BY_ID
+        row = (await self._connection.execute(statement, {"id": event_id})).mappings().first()
+        if row is None:
+            return None
+        event = event_from_row(row)
+        self._stored[event.id] = event_values(event)
+        return event

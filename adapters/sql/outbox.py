@@ -9,11 +9,12 @@ from sqlalchemy import String, Uuid, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.outbox_queue import FAILED, NOT_SENT, SENT
-from adapters.sql.statements import insert_or_ignore
+from adapters.sql.statements import cached_insert_or_ignore, insert_or_ignore
 from adapters.sql.tables import JsonDocument, UtcDateTime, events, outbox, registrations, users
 from application.ports.notifications import Broadcast, Notification, Outbox
 
 _PENDING = "pending"
+_ONCE_PER_RECIPIENT = (outbox.c.cause_id, outbox.c.recipient_id)
 
 
 class SqlOutbox(Outbox):
@@ -22,20 +23,21 @@ class SqlOutbox(Outbox):
 
     async def add(self, notification: Notification) -> None:
         """A repeated (cause_id, recipient_id) is ignored: one message per cause and person."""
-        statement = insert_or_ignore(
-            self._connection, outbox, [outbox.c.cause_id, outbox.c.recipient_id]
-        ).values(
-            cause_id=notification.cause_id,
-            kind=notification.kind.value,
-            recipient_id=notification.recipient_id,
-            event_id=notification.event_id,
-            details=dict(notification.details),
-            created_at=notification.created_at,
-            status=_PENDING,
-            attempts=0,
-            next_attempt_at=notification.created_at,
+        statement = cached_insert_or_ignore(self._connection, outbox, _ONCE_PER_RECIPIENT)
+        await self._connection.execute(
+            statement,
+            {
+                "cause_id": notification.cause_id,
+                "kind": notification.kind.value,
+                "recipient_id": notification.recipient_id,
+                "event_id": notification.event_id,
+                "details": dict(notification.details),
+                "created_at": notification.created_at,
+                "status": _PENDING,
+                "attempts": 0,
+                "next_attempt_at": notification.created_at,
+            },
         )
-        await self._connection.execute(statement)
 
     async def broadcast(self, broadcast: Broadcast) -> None:
         """One INSERT ... SELECT over the event's registrations: the attendees never
@@ -65,7 +67,7 @@ class SqlOutbox(Outbox):
             "next_attempt_at",
         ]
         statement = insert_or_ignore(
-            self._connection, outbox, [outbox.c.cause_id, outbox.c.recipient_id]
+            self._connection, outbox, list(_ONCE_PER_RECIPIENT)
         ).from_select(columns, recipients)
         await self._connection.execute(statement)
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Executable, delete, select, update
+from sqlalchemy import Executable, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.mapping import registration_from_row, registration_values
-from adapters.sql.statements import insert_or_ignore
+from adapters.sql.statements import cached_insert_or_ignore
 from adapters.sql.tables import events, registrations
 from application.ports.repositories import RegistrationRepository
 from domain.errors import AlreadyRegistered
 from domain.registration import Registration, RegistrationStatus
 
+_PAIR = (registrations.c.event_id, registrations.c.user_id)
+_FIND = select(registrations).where(
+    registrations.c.event_id == bindparam("event_id"),
+    registrations.c.user_id == bindparam("user_id"),
+)
 _ACTIVE = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value)
 
 
@@ -26,22 +31,21 @@ class SqlRegistrationRepository(RegistrationRepository):
         return await self._first(select(registrations).where(registrations.c.id == registration_id))
 
     async def find(self, event_id: UUID, user_id: UUID) -> Registration | None:
-        return await self._first(
-            select(registrations).where(
-                registrations.c.event_id == event_id, registrations.c.user_id == user_id
-            )
+        row = (
+            (await self._connection.execute(_FIND, {"event_id": event_id, "user_id": user_id}))
+            .mappings()
+            .first()
         )
+        return None if row is None else registration_from_row(row)
 
     async def add(self, registration: Registration) -> None:
         """UNIQUE(event_id, user_id) decides; a clash is reported without aborting
         the transaction."""
-        conflict_target = [registrations.c.event_id, registrations.c.user_id]
-        statement = (
-            insert_or_ignore(self._connection, registrations, conflict_target)
-            .values(registration_values(registration))
-            .returning(registrations.c.id)
+        statement = cached_insert_or_ignore(
+            self._connection, registrations, _PAIR, registrations.c.id
         )
-        if (await self._connection.execute(statement)).first() is None:
+        result = await self._connection.execute(statement, registration_values(registration))
+        if result.first() is None:
             raise AlreadyRegistered(registration.event_id, registration.user_id)
 
     async def save(self, registration: Registration) -> None:

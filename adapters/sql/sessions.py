@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import RowMapping, insert, or_, select, update
+from sqlalchemy import RowMapping, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.mapping import session_from_row, session_values
@@ -13,6 +13,12 @@ from adapters.sql.statements import insert_or_ignore
 from adapters.sql.tables import refresh_tokens, sessions
 from application.ports.repositories import SessionRepository
 from domain.users import AuthSession
+
+_WITH_SPENT = (
+    select(sessions, refresh_tokens.c.digest.label("spent_digest"))
+    .outerjoin(refresh_tokens, refresh_tokens.c.session_id == sessions.c.id)
+    .where(sessions.c.id == bindparam("id"))
+)
 
 
 class SqlSessionRepository(SessionRepository):
@@ -23,9 +29,13 @@ class SqlSessionRepository(SessionRepository):
         self._stored_spent: dict[UUID, frozenset[str]] = {}
 
     async def get(self, session_id: UUID) -> AuthSession | None:
-        statement = select(sessions).where(sessions.c.id == session_id)
-        row = (await self._connection.execute(statement)).mappings().first()
-        return None if row is None else await self._complete(row)
+        """The session with its spent digests, in one statement (a row per digest)."""
+        rows = (await self._connection.execute(_WITH_SPENT, {"id": session_id})).mappings().all()
+        if not rows:
+            return None
+        spent = frozenset(row["spent_digest"] for row in rows if row["spent_digest"] is not None)
+        self._stored_spent[session_id] = spent
+        return session_from_row(rows[0], spent)
 
     async def find_by_token(self, digest: str) -> AuthSession | None:
         """Current or spent digest; the session row stays locked (FOR UPDATE on

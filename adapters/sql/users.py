@@ -5,16 +5,26 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.mapping import user_from_row, user_values
-from adapters.sql.statements import insert_or_ignore
+from adapters.sql.statements import cached_insert_or_ignore
 from adapters.sql.tables import users
 from application.ports.repositories import UserRepository
 from domain.errors import EmailTaken
 from domain.users import Role, User
 from domain.values import EmailAddress
+
+#: The unique index on lower(email), as ON CONFLICT names it (one object, so that
+#: the statement built from it is built once).
+_EMAIL_KEY = (func.lower(users.c.email),)
+_BY_ID = select(users).where(users.c.id == bindparam("id"))
+_LOCKED = {
+    None: _BY_ID,
+    "update": _BY_ID.with_for_update(),
+    "share": _BY_ID.with_for_update(read=True),
+}
 
 
 class SqlUserRepository(UserRepository):
@@ -33,10 +43,7 @@ class SqlUserRepository(UserRepository):
         return await self._load(user_id, lock="share")
 
     async def _load(self, user_id: UUID, *, lock: Literal["update", "share"] | None) -> User | None:
-        statement = select(users).where(users.c.id == user_id)
-        if lock is not None:
-            statement = statement.with_for_update(read=lock == "share")
-        row = (await self._connection.execute(statement)).mappings().first()
+        row = (await self._connection.execute(_LOCKED[lock], {"id": user_id})).mappings().first()
         return None if row is None else user_from_row(row)
 
     async def get_by_email(self, email: EmailAddress) -> User | None:
@@ -46,12 +53,8 @@ class SqlUserRepository(UserRepository):
         return None if row is None else user_from_row(row)
 
     async def add(self, user: User) -> None:
-        statement = (
-            insert_or_ignore(self._connection, users, [func.lower(users.c.email)])
-            .values(user_values(user))
-            .returning(users.c.id)
-        )
-        if (await self._connection.execute(statement)).first() is None:
+        statement = cached_insert_or_ignore(self._connection, users, _EMAIL_KEY, users.c.id)
+        if (await self._connection.execute(statement, user_values(user))).first() is None:
             raise EmailTaken()
 
     async def save(self, user: User) -> None:
