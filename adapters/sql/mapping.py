@@ -1,14 +1,17 @@
 """Rows to domain objects and back, spelled out field by field.
 
-The only place that knows both the column names and the domain types. Reading
-goes through the domain constructors, so a stored value that breaks a domain
-rule fails loudly here instead of spreading.
+The only place that knows both the column names and the domain types. The write
+side reads through the domain constructors, so a stored value that breaks a
+domain rule fails loudly before an aggregate acts on it. The read side (views,
+answered straight to callers) does not validate again what our own writes
+validated on the way in: its value objects are built as stored (`_as_stored`),
+which was 6 % of a listing's CPU spent re-checking every character.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import RowMapping
 
@@ -20,6 +23,30 @@ from domain.users import AuthSession, Role, User
 from domain.values import Capacity, Coordinates, EmailAddress, Location, TimeWindow
 
 Row = RowMapping
+V = TypeVar("V")
+
+
+def _as_stored(cls: type[V], **fields: Any) -> V:
+    """A frozen value object from trusted stored fields, without its validation
+    (`__post_init__`). Every field must be given."""
+    instance = object.__new__(cls)
+    for name, value in fields.items():
+        object.__setattr__(instance, name, value)
+    return instance
+
+
+def _stored_location(row: Row) -> Location:
+    latitude, longitude = row["latitude"], row["longitude"]
+    return _as_stored(
+        Location,
+        venue=row["venue"],
+        address=row["address"],
+        city=row["city"],
+        country=row["country"],
+        coordinates=None
+        if latitude is None
+        else _as_stored(Coordinates, latitude=latitude, longitude=longitude),
+    )
 
 
 def user_values(user: User) -> dict[str, Any]:
@@ -133,7 +160,7 @@ def event_view_from_row(row: Row) -> EventView:
         id=row["id"],
         title=row["title"],
         description=row["description"],
-        location=_location(row),
+        location=_stored_location(row),
         starts_at=row["starts_at"],
         ends_at=row["ends_at"],
         timezone=row["timezone"],
