@@ -71,10 +71,14 @@ class Container(containers.DeclarativeContainer):
     # -- the outside world ------------------------------------------------------------
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(Uuid7Generator)
+    #: Each process keeps up to `pool_size` connections (opened as needed) and opens
+    #: no overflow: overflow connections are closed again when returned, so a load
+    #: hovering around the pool's size paid a new PostgreSQL backend per request.
     engine = providers.Singleton(
         create_database_engine,
         settings.provided.database.url,
         pool_size=settings.provided.database.pool_size,
+        max_overflow=0,
         pool_timeout=settings.provided.database.pool_timeout,
     )
     uow = providers.Singleton(SqlUnitOfWorkFactory, engine, ids)

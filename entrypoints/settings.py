@@ -41,9 +41,10 @@ class ConfigurationError(Exception):
 class DatabaseSettings:
     #: Empty: the embedded SQLite file in the data folder (`from_environment` fills it in).
     url: str = ""
-    #: Connections each process keeps open to PostgreSQL (as many more open under
-    #: bursts), and the seconds a request waits for one before it is refused with 503.
-    pool_size: int = 10
+    #: Connections each process opens to PostgreSQL as it needs them and keeps open
+    #: (no overflow: see entrypoints/container.py), and the seconds a request waits
+    #: for one before it is refused with 503.
+    pool_size: int = 20
     pool_timeout: int = 10
 
     @property
