@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.reading import fetch_first, read_only
 from adapters.sql.tables import sessions, users
 from application.ports.queries import CallerQueries, CallerView
 from domain.users import Role
+
+#: Built once: this runs on every signed-in request.
+_CALLER = (
+    select(
+        sessions.c.id,
+        sessions.c.user_id,
+        sessions.c.expires_at,
+        sessions.c.revoked_at,
+        users.c.role,
+        users.c.is_active,
+    )
+    .join(users, users.c.id == sessions.c.user_id)
+    .where(sessions.c.id == bindparam("id"))
+)
 
 
 class SqlCallerQueries(CallerQueries):
@@ -21,19 +35,7 @@ class SqlCallerQueries(CallerQueries):
         self._engine = read_only(engine)
 
     async def caller(self, session_id: UUID) -> CallerView | None:
-        statement = (
-            select(
-                sessions.c.id,
-                sessions.c.user_id,
-                sessions.c.expires_at,
-                sessions.c.revoked_at,
-                users.c.role,
-                users.c.is_active,
-            )
-            .join(users, users.c.id == sessions.c.user_id)
-            .where(sessions.c.id == session_id)
-        )
-        row = await fetch_first(self._engine, statement)
+        row = await fetch_first(self._engine, _CALLER, {"id": session_id})
         if row is None:
             return None
         return CallerView(
