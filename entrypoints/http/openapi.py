@@ -204,10 +204,18 @@ def _declare_headers(method: str, path: str, status: str, response: dict[str, An
 
 
 def _drop_null(schema: dict[str, Any]) -> None:
-    """A query or header parameter is absent or a string: it is never JSON null."""
+    """An optional text parameter is absent or a string, never JSON null (`?q=null` is
+    the word "null"). Typed ones (numbers, UUIDs, enums) keep their `null`: Litestar
+    reads `?radius_km=null` as leaving it out, so the document says so."""
     for key in ("oneOf", "anyOf"):
         options = schema.get(key)
         if isinstance(options, list):
+            if any(
+                o.get("type") != "string" or {"format", "enum"} & set(o)
+                for o in options
+                if o != {"type": "null"}
+            ):
+                continue
             kept = [option for option in options if option != {"type": "null"}]
             if len(kept) == 1:
                 del schema[key]
@@ -215,6 +223,8 @@ def _drop_null(schema: dict[str, Any]) -> None:
             elif len(kept) != len(options):
                 schema[key] = kept
     if isinstance(schema.get("type"), list):
+        if set(schema["type"]) != {"string", "null"} or {"format", "enum"} & set(schema):
+            return
         types = [t for t in schema["type"] if t != "null"]
         schema["type"] = types[0] if len(types) == 1 else types
     if isinstance(schema.get("enum"), list):

@@ -163,7 +163,11 @@ class EventsController(Controller):
                 description="`latitude,longitude` in decimal degrees, e.g. `52.52,13.405`",
             ),
         ] = None,
-        radius_km: Annotated[float | None, Parameter(gt=0, le=20_000)] = None,
+        radius_km: Annotated[
+            float | None,
+            # Litestar leaves a zero bound out of the document: said here instead.
+            Parameter(gt=0, le=20_000, schema_extra={"exclusiveMinimum": 0}),
+        ] = None,
         available: FromQuery[bool] = False,
         organizer_id: FromQuery[UUID | None] = None,
         status: FromQuery[Literal["draft", "published", "cancelled"]] = "published",

@@ -8,6 +8,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from application.ports.queries import UserView
 from domain.values import PasswordPolicy
+from entrypoints.http.schemas.common import NOT_BLANK
 
 RoleName = Literal["attendee", "organizer", "admin"]
 Email = Annotated[str, Meta(min_length=3, max_length=254, examples=["ada@example.org"])]
@@ -26,7 +27,9 @@ Password = Annotated[
 ]
 #: The password an account has now: only compared, so any length a sign-in accepts.
 CurrentPassword = Annotated[str, Meta(min_length=1, max_length=1024)]
-FullName = Annotated[str, Meta(min_length=1, max_length=200, examples=["Ada Lovelace"])]
+FullName = Annotated[
+    str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK, examples=["Ada Lovelace"])
+]
 
 
 class SignUpIn(Struct, forbid_unknown_fields=True, frozen=True):
