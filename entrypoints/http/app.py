@@ -15,7 +15,6 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,7 +32,7 @@ from entrypoints.http.docs_assets import ASSETS_PATH, docs_assets_router
 from entrypoints.http.metrics import forget_process, metrics, watch_pool
 from entrypoints.http.middleware import request_context
 from entrypoints.http.observe import observe
-from entrypoints.http.openapi import COMPONENTS
+from entrypoints.http.openapi import COMPONENTS, DocumentedOpenAPIConfig
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limits import rate_limits
 from entrypoints.settings import Settings
@@ -113,7 +112,7 @@ def create_app(container: Container | None = None) -> Litestar:
         )
         if settings.http.cors_origins
         else None,
-        openapi_config=OpenAPIConfig(
+        openapi_config=DocumentedOpenAPIConfig(
             title="eventapi",
             version=version("eventapi"),
             description="Events, registrations with waitlists, and the accounts that run them.",

@@ -1,11 +1,23 @@
-"""OpenAPI pieces shared by the controllers: security schemes and problem responses."""
+"""OpenAPI pieces shared by the controllers (security schemes, problem responses), and
+the finishing pass that declares what the generator cannot see."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from http import HTTPStatus
+from typing import Any
 
+from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OAuthFlow,
+    OAuthFlows,
+    OpenAPI,
+    SecurityScheme,
+)
+from msgspec import Struct
 
 from entrypoints.http.problems import PROBLEM_JSON, Problem
 
@@ -49,3 +61,206 @@ def responses(*codes: int) -> dict[int, ResponseSpec]:
         )
         for code in codes
     }
+
+
+# --- What the generator cannot see --------------------------------------------------
+# Litestar builds the document from the handlers' signatures. What it leaves out (the
+# headers the middleware adds, `additionalProperties: false` for Structs that refuse
+# unknown fields, the second media type of the attendee export) or words loosely (an
+# optional query parameter as `string | null`, one-item `oneOf`s for msgspec's UNSET)
+# is put right below, once, on the finished document. Every rule here is pinned by
+# tests/e2e/test_openapi_document.py and checked by third-party tools
+# (tests/e2e/test_openapi_tools.py, tools/openapi-lint).
+
+API = "/api/v1"
+_HEADER = "#/components/headers/"
+#: Headers the edge middleware sets (entrypoints/http/middleware.py, rate_limits.py).
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "The request's id (the client's own `X-Request-ID` when it is "
+        "1-128 of `A-Za-z0-9._:-`, else a new one); it is in the server's log line.",
+        "required": True,
+        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,128}$"},
+    },
+    "RateLimit": {
+        "description": 'Quota left in the current window, e.g. `"user";r=599;t=60` '
+        "(draft-ietf-httpapi-ratelimit-headers). Absent when rate limits are off.",
+        "schema": {"type": "string"},
+    },
+    "RateLimit-Policy": {
+        "description": 'The quota policy that applies, e.g. `"user";q=600;w=60`. '
+        "Absent when rate limits are off.",
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "ETag": {
+        "description": "The event's current version; send it back in `If-None-Match` "
+        "(GET) or `If-Match` (PATCH).",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "The URL path of the resource just created.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+#: Which responses carry ETag and Location: (method, path, status).
+ETAG_RESPONSES = {
+    ("post", f"{API}/events", "201"),
+    ("get", f"{API}/events/{{event_id}}", "200"),
+    ("get", f"{API}/events/{{event_id}}", "304"),
+    ("patch", f"{API}/events/{{event_id}}", "200"),
+}
+LOCATION_RESPONSES = {
+    ("post", f"{API}/auth/register", "201"),
+    ("post", f"{API}/users", "201"),
+    ("post", f"{API}/events", "201"),
+    ("post", f"{API}/events/{{event_id}}/registrations", "201"),
+}
+#: Answered with `Accept: text/csv`, the attendee list as CSV instead of a JSON page.
+CSV_EXPORT = ("get", f"{API}/events/{{event_id}}/attendees", "200")
+LICENSE = {"name": "MIT", "identifier": "MIT"}
+TAGS = {
+    "auth": "Accounts and sessions: sign up, the OAuth2 token endpoint, sign out.",
+    "users": "Your own account, and every account for admins.",
+    "events": "Events: search, create, change, publish, cancel; the calendar entry.",
+    "registrations": "Joining and leaving events; the attendee list and its CSV export.",
+    "operations": "Liveness and readiness probes for orchestrators.",
+}
+_METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
+
+
+class DocumentedOpenAPIConfig(OpenAPIConfig):
+    """`OpenAPIConfig` whose document comes out with `complete()` applied."""
+
+    def to_openapi_schema(self) -> OpenAPI:
+        base = super().to_openapi_schema()
+        return CompleteOpenAPI(**{f.name: getattr(base, f.name) for f in fields(base)})
+
+
+@dataclass
+class CompleteOpenAPI(OpenAPI):
+    def to_schema(self) -> dict[str, Any]:
+        return complete(super().to_schema())
+
+
+def complete(document: dict[str, Any]) -> dict[str, Any]:
+    """The generated document, told the whole truth (see the comment above)."""
+    components = document.setdefault("components", {})
+    schemas: dict[str, Any] = components.get("schemas", {})
+    for schema in _walk_schemas(document):
+        _fold_single_one_of(schema)
+    for name, struct in _strict_structs().items():
+        if name in schemas and set(schemas[name].get("properties", {})) == struct:
+            schemas[name]["additionalProperties"] = False
+    document["info"].setdefault("license", LICENSE)
+    used = {
+        tag
+        for item in document.get("paths", {}).values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for tag in op.get("tags", [])
+    }
+    document["tags"] = [
+        {"name": name, "description": text} for name, text in TAGS.items() if name in used
+    ]
+    components["headers"] = {name.replace("-", ""): spec for name, spec in HEADERS.items()}
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            operation.setdefault("security", [])  # public: say so
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "path" and "schema" in parameter:
+                    _drop_null(parameter["schema"])
+            for status, response in operation.get("responses", {}).items():
+                _declare_headers(method, path, status, response)
+    return document
+
+
+def _declare_headers(method: str, path: str, status: str, response: dict[str, Any]) -> None:
+    headers: dict[str, Any] = response.get("headers") or {}
+    wanted = ["X-Request-ID"]
+    if path.startswith(API):
+        wanted += ["RateLimit", "RateLimit-Policy"]
+    if status == "429":
+        wanted.append("Retry-After")
+    if (method, path, status) in ETAG_RESPONSES:
+        wanted.append("ETag")
+    if (method, path, status) in LOCATION_RESPONSES:
+        wanted.append("Location")
+    for name in wanted:
+        headers[name] = {"$ref": _HEADER + name.replace("-", "")}
+    response["headers"] = headers
+    if (method, path, status) == CSV_EXPORT:
+        response.setdefault("content", {})["text/csv"] = {
+            "schema": {"type": "string", "description": "One header row, then a row a person."}
+        }
+
+
+def _drop_null(schema: dict[str, Any]) -> None:
+    """An optional text parameter is absent or a string, never JSON null (`?q=null` is
+    the word "null"). Typed ones (numbers, UUIDs, enums) keep their `null`: Litestar
+    reads `?radius_km=null` as leaving it out, so the document says so."""
+    for key in ("oneOf", "anyOf"):
+        options = schema.get(key)
+        if isinstance(options, list):
+            if any(
+                o.get("type") != "string" or {"format", "enum"} & set(o)
+                for o in options
+                if o != {"type": "null"}
+            ):
+                continue
+            kept = [option for option in options if option != {"type": "null"}]
+            if len(kept) == 1:
+                del schema[key]
+                schema.update({k: v for k, v in kept[0].items() if k not in schema})
+            elif len(kept) != len(options):
+                schema[key] = kept
+    if isinstance(schema.get("type"), list):
+        if set(schema["type"]) != {"string", "null"} or {"format", "enum"} & set(schema):
+            return
+        types = [t for t in schema["type"] if t != "null"]
+        schema["type"] = types[0] if len(types) == 1 else types
+    if isinstance(schema.get("enum"), list):
+        schema["enum"] = [value for value in schema["enum"] if value is not None]
+
+
+def _fold_single_one_of(schema: dict[str, Any]) -> None:
+    """`{"oneOf": [X], ...}` (msgspec's `T | UnsetType`) is just `{...X, ...}`."""
+    options = schema.get("oneOf")
+    if isinstance(options, list) and len(options) == 1 and isinstance(options[0], dict):
+        del schema["oneOf"]
+        only = options[0]
+        if "$ref" in only and any(k != "$ref" for k in schema):
+            schema["allOf"] = [only]  # keep a sibling description beside the $ref
+        else:
+            schema.update({k: v for k, v in only.items() if k not in schema})
+
+
+def _walk_schemas(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk_schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk_schemas(value)
+
+
+def _strict_structs() -> dict[str, set[str]]:
+    """Every HTTP Struct that refuses unknown fields, by name: its field names."""
+    found: dict[str, set[str]] = {}
+    pending: list[type[Struct]] = [Struct]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        config = getattr(cls, "__struct_config__", None)
+        if config is not None and config.forbid_unknown_fields:
+            found[cls.__name__] = set(cls.__struct_encode_fields__)
+    return found

@@ -244,3 +244,191 @@ def test_the_oauth2_password_flow_is_declared(document: dict[str, Any]) -> None:
 
 def test_the_readiness_probe_documents_its_503(document: dict[str, Any]) -> None:
     assert set(document["paths"]["/health/ready"]["get"]["responses"]) == {"200", "503"}
+
+
+# --- The whole truth (issue 12): what the server reads, sends and enforces -----------
+
+HEADER_REF = "#/components/headers/"
+
+
+def _response(document: dict[str, Any], method: str, path: str, status: str) -> dict[str, Any]:
+    response: dict[str, Any] = document["paths"][path][method]["responses"][status]
+    return response
+
+
+def test_the_token_endpoint_and_revoke_have_real_response_schemas(
+    document: dict[str, Any],
+) -> None:
+    schemas = document["components"]["schemas"]
+    token = _response(document, "post", TOKEN, "200")
+    revoke = _response(document, "post", f"{API}/auth/revoke", "200")
+
+    assert token["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/TokenOut"}}
+    }
+    assert set(schemas["TokenOut"]["required"]) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+    }
+    assert schemas["TokenOut"]["properties"]["token_type"]["const"] == "bearer"
+    assert set(schemas["OAuthError"]["properties"]["error"]["enum"]) == {
+        "invalid_request",
+        "invalid_grant",
+        "unsupported_grant_type",
+    }
+    assert "content" not in revoke  # RFC 7009: 200 with no body
+
+
+def test_conditional_request_headers_are_parameters(document: dict[str, Any]) -> None:
+    event = document["paths"][f"{API}/events/{{event_id}}"]
+
+    def headers(operation: dict[str, Any]) -> set[str]:
+        return {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+
+    assert headers(event["get"]) == {"If-None-Match"}
+    assert headers(event["patch"]) == {"If-Match"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "header"),
+    [
+        ("post", f"{API}/events", "201", "ETag"),
+        ("get", f"{API}/events/{{event_id}}", "200", "ETag"),
+        ("get", f"{API}/events/{{event_id}}", "304", "ETag"),
+        ("patch", f"{API}/events/{{event_id}}", "200", "ETag"),
+        ("post", f"{API}/events", "201", "Location"),
+        ("post", f"{API}/auth/register", "201", "Location"),
+        ("post", f"{API}/users", "201", "Location"),
+        ("post", f"{API}/events/{{event_id}}/registrations", "201", "Location"),
+    ],
+)
+def test_etag_and_location_are_declared_where_they_are_sent(
+    document: dict[str, Any], method: str, path: str, status: str, header: str
+) -> None:
+    declared = _response(document, method, path, status)["headers"]
+
+    assert declared[header] == {"$ref": HEADER_REF + header}
+
+
+def test_every_response_declares_the_edge_headers(document: dict[str, Any]) -> None:
+    """X-Request-ID on every answer; the rate-limit headers on every /api/v1 answer;
+    Retry-After on every 429."""
+    components = document["components"]["headers"]
+    missing = []
+    for method, path, operation in operations(document):
+        for status, response in operation["responses"].items():
+            wanted = {"X-Request-ID"}
+            if path.startswith(API):
+                wanted |= {"RateLimit", "RateLimit-Policy"}
+            if status == "429":
+                wanted.add("Retry-After")
+            declared = response.get("headers", {})
+            for name in wanted - set(declared):
+                missing.append(f"{method} {path} {status}: {name}")
+            for name, ref in declared.items():
+                assert ref["$ref"].removeprefix(HEADER_REF) in components, name
+    assert not missing, "\n".join(missing)
+    assert components["RetryAfter"]["required"] is True
+    assert components["XRequestID"]["required"] is True
+
+
+def test_text_bodies_are_declared_as_text(document: dict[str, Any]) -> None:
+    calendar = _response(document, "get", f"{API}/events/{{event_id}}/calendar.ics", "200")
+    export = _response(document, "get", f"{API}/events/{{event_id}}/attendees", "200")
+
+    assert calendar["content"] == {"text/calendar": {"schema": {"type": "string"}}}
+    assert export["content"]["text/csv"]["schema"]["type"] == "string"
+    assert export["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RegistrationPage"
+    }
+
+
+def test_json_bodies_that_refuse_unknown_fields_say_so(document: dict[str, Any]) -> None:
+    """Every request body schema (the forms too) has `additionalProperties: false`:
+    the server refuses a field it does not know (tests/security/test_input_strictness.py)."""
+    schemas = document["components"]["schemas"]
+    bodies = set()
+    for _, _, operation in operations(document):
+        for media in operation.get("requestBody", {}).get("content", {}).values():
+            ref = media["schema"].get("$ref") or media["schema"]["oneOf"][0]["$ref"]
+            bodies.add(ref.rsplit("/", 1)[1])
+    bodies.add("LocationIn")
+
+    assert {"SignUpIn", "NewEventIn", "EventChangesIn", "OwnProfileIn"} <= bodies
+    loose = {name for name in bodies if schemas[name].get("additionalProperties") is not False}
+    assert loose <= {"TokenForm", "RevokeForm"}  # RFC 6749 §3.2 / RFC 7009: ignore unknown
+
+
+def test_the_password_policy_is_in_the_schema(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for name, field in [
+        ("SignUpIn", "password"),
+        ("NewUserIn", "password"),
+        ("OwnProfileIn", "password"),
+    ]:
+        password = schemas[name]["properties"][field]
+        assert (password["minLength"], password["maxLength"]) == (12, 128), name
+        assert password["type"] == "string"
+
+
+def test_bounds_the_server_enforces_are_in_the_schema(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    location = schemas["LocationIn"]["properties"]
+    search = {
+        p["name"]: p["schema"] for p in document["paths"][f"{API}/events"]["get"]["parameters"]
+    }
+
+    assert (location["latitude"]["minimum"], location["latitude"]["maximum"]) == (-90, 90)
+    assert (location["longitude"]["minimum"], location["longitude"]["maximum"]) == (-180, 180)
+    for name in ("NewEventIn", "EventChangesIn"):
+        capacity = schemas[name]["properties"]["capacity"]
+        assert (capacity["type"], capacity["minimum"], capacity["maximum"]) == (
+            "integer",
+            1,
+            100_000,
+        )
+    for name in ("starts_from", "starts_to"):
+        pattern = re.compile(search[name]["pattern"])
+        assert pattern.match("2030-05-01") and pattern.match("2030-05-01T18:00:00+02:00")
+        assert not pattern.match("2030-05-01T18:00:00")  # no offset: refused
+        assert not pattern.match("1969-12-31")  # before FIRST_YEAR
+    assert re.match(search["near"]["pattern"], "52.52,13.405")
+    assert not re.match(search["near"]["pattern"], "91,0")
+
+
+def test_public_operations_say_security_is_empty(document: dict[str, Any]) -> None:
+    public = {
+        ("post", f"{API}/auth/register"),
+        ("post", TOKEN),
+        ("get", "/health/live"),
+        ("get", "/health/ready"),
+    }
+    for method, path, operation in operations(document):
+        assert "security" in operation, f"{method} {path}"
+        if (method, path) in public:
+            assert operation["security"] == [], f"{method} {path}"
+
+
+def test_optional_text_parameters_are_strings_never_null(document: dict[str, Any]) -> None:
+    """A text parameter is absent or a string (`?q=null` is the word): `string`, never
+    `string | null`. Typed ones may say `null`: Litestar reads `?radius_km=null` as
+    leaving it out (schemathesis holds the document to that)."""
+    nullable, texts = [], set()
+    for method, path, operation in operations(document):
+        for parameter in operation.get("parameters", []):
+            text = json.dumps(parameter["schema"])
+            if '"string"' in text and '"format"' not in text and '"enum"' not in text:
+                texts.add(parameter["name"])
+                if "null" in text or "oneOf" in text:
+                    nullable.append(f"{method} {path} {parameter['name']}: {text}")
+    assert not nullable, "\n".join(nullable)
+    assert {"cursor", "q", "city", "If-Match"} <= texts
+
+
+def test_every_tag_is_described(document: dict[str, Any]) -> None:
+    described = {tag["name"] for tag in document["tags"]}
+    used = {tag for _, _, operation in operations(document) for tag in operation["tags"]}
+
+    assert used == described

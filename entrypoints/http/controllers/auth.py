@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, JSONBody
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from application.errors import NotAuthenticated
 from application.principal import Principal
@@ -29,16 +29,21 @@ MAX_FIELD = 4096
 
 
 class TokenOut(Struct, frozen=True):
+    """RFC 6749 §5.1 access token response."""
+
     access_token: str
-    token_type: str
-    expires_in: int
+    token_type: Literal["bearer"]
+    expires_in: Annotated[int, Meta(ge=1, description="Seconds the access token lives")]
     refresh_token: str
+
+
+OAuthErrorCode = Literal["invalid_request", "invalid_grant", "unsupported_grant_type"]
 
 
 class OAuthError(Struct, frozen=True):
     """RFC 6749 §5.2 error body."""
 
-    error: str
+    error: OAuthErrorCode
     error_description: str
 
 
@@ -58,7 +63,7 @@ class RevokeForm(Struct, frozen=True):
     token_type_hint: str = ""
 
 
-def oauth_error(error: str, description: str) -> Response[OAuthError]:
+def oauth_error(error: OAuthErrorCode, description: str) -> Response[OAuthError]:
     return Response(OAuthError(error, description), status_code=400, headers=NO_STORE)
 
 
@@ -88,6 +93,11 @@ class AuthController(Controller):
         summary="OAuth2 token endpoint: password and refresh_token grants",
         responses={
             **responses(413, 415, 429),
+            200: ResponseSpec(
+                data_container=TokenOut,
+                description="Signed in (RFC 6749 §5.1); never cached (`Cache-Control: no-store`).",
+                generate_examples=False,
+            ),
             400: ResponseSpec(
                 data_container=OAuthError,
                 description="RFC 6749 §5.2 error",
@@ -132,7 +142,14 @@ class AuthController(Controller):
         summary="Sign out: revoke a refresh or access token (RFC 7009)",
         security=BEARER,
         guards=[requires_bearer],
-        responses=responses(400, 401, 413, 415, 429),
+        responses={
+            **responses(400, 401, 413, 415, 429),
+            200: ResponseSpec(
+                None,
+                description="Revoked, or not a valid token to begin with (RFC 7009 §2.2): "
+                "no body either way.",
+            ),
+        },
     )
     async def revoke(
         self,

@@ -11,7 +11,14 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter, SkipValidation
+from litestar.params import (
+    FromPath,
+    FromQuery,
+    HeaderParameter,
+    JSONBody,
+    Parameter,
+    SkipValidation,
+)
 
 from adapters.icalendar_invites import event_calendar
 from application.errors import PreconditionFailed
@@ -41,11 +48,43 @@ from entrypoints.http.schemas.events import (
 )
 
 Principal_ = NamedDependency[Principal | None]
+#: `YYYY-MM-DD`, or that with `THH:MM[:SS[.fraction]]` and a UTC offset (`Z` or ±HH:MM),
+#: years 1970-2200 (domain.values.FIRST_YEAR/LAST_YEAR). Impossible days (`02-30`) pass
+#: the pattern and are refused with a 400.
+DATE_OR_MOMENT = (
+    r"^(19[7-9][0-9]|2[01][0-9][0-9]|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+)
 DateOrMoment = Annotated[
     str | None,
     Parameter(
         max_length=40,
-        description="A date (`2030-05-01`, whole day) or an RFC 3339 date-time with offset",
+        pattern=DATE_OR_MOMENT,
+        description="A date (`2030-05-01`, the whole day in UTC) or an RFC 3339 date-time "
+        "with its offset (`2030-05-01T18:00:00+02:00`)",
+    ),
+]
+#: `latitude,longitude`: -90..90 and -180..180 in decimal degrees.
+NEAR = (
+    r"^-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?),"
+    r"-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?)$"
+)
+IfNoneMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-None-Match",
+        max_length=1000,
+        description="An `ETag` from an earlier answer: 304 without a body while it is current",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        max_length=1000,
+        description="The `ETag` you last saw: the change is refused with 412 if the event "
+        "changed since",
     ),
 ]
 
@@ -116,8 +155,19 @@ class EventsController(Controller):
         starts_to: DateOrMoment = None,
         city: Annotated[str | None, Parameter(max_length=100, pattern=NO_NUL)] = None,
         country: Annotated[str | None, Parameter(max_length=100, pattern=NO_NUL)] = None,
-        near: Annotated[str | None, Parameter(max_length=60, description="lat,lng")] = None,
-        radius_km: Annotated[float | None, Parameter(gt=0, le=20_000)] = None,
+        near: Annotated[
+            str | None,
+            Parameter(
+                max_length=60,
+                pattern=NEAR,
+                description="`latitude,longitude` in decimal degrees, e.g. `52.52,13.405`",
+            ),
+        ] = None,
+        radius_km: Annotated[
+            float | None,
+            # Litestar leaves a zero bound out of the document: said here instead.
+            Parameter(gt=0, le=20_000, schema_extra={"exclusiveMinimum": 0}),
+        ] = None,
         available: FromQuery[bool] = False,
         organizer_id: FromQuery[UUID | None] = None,
         status: FromQuery[Literal["draft", "published", "cancelled"]] = "published",
@@ -193,16 +243,16 @@ class EventsController(Controller):
     )
     async def get_one(
         self,
-        request: Request[Any, Any, Any],
         event_id: FromPath[UUID],
         principal: Principal_,
         get_event: NamedDependency[GetEvent],
+        if_none_match: IfNoneMatch = None,
     ) -> Response[EventOut]:
         body = EventOut.of(
             await get_event.execute(GetEventCommand(actor=principal, event_id=event_id))
         )
         etag = etag_of(body)
-        if _matches(request.headers.get("if-none-match"), etag):
+        if _matches(if_none_match, etag):
             return Response(None, status_code=304, headers={"ETag": etag})  # type: ignore[arg-type]
         return Response(body, headers={"ETag": etag})
 
@@ -215,15 +265,14 @@ class EventsController(Controller):
     )
     async def update(
         self,
-        request: Request[Any, Any, Any],
         event_id: FromPath[UUID],
         data: JSONBody[EventChangesIn],
         principal: Principal_,
         get_event: NamedDependency[GetEvent],
         update_event: NamedDependency[UpdateEvent],
+        if_match: IfMatch = None,
     ) -> Response[EventOut]:
         expected: int | None = None
-        if_match = request.headers.get("if-match")
         if if_match is not None:
             current = await get_event.execute(GetEventCommand(actor=principal, event_id=event_id))
             if not _matches(if_match, etag_of(EventOut.of(current))):
@@ -307,6 +356,6 @@ class EventsController(Controller):
         body = event_calendar(view, url=url, now=clock.now())
         return Response(
             body,
-            media_type="text/calendar; charset=utf-8",
+            media_type="text/calendar",  # Litestar adds `; charset=utf-8` to text/*
             headers={"Content-Disposition": f'attachment; filename="event-{view.id}.ics"'},
         )

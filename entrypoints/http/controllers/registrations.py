@@ -136,7 +136,7 @@ class RegistrationsController(Controller):
             await list_attendees.execute(command)  # authorise before streaming anything
             return Stream(
                 _csv_rows(list_attendees, command),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",  # Litestar adds `; charset=utf-8` to text/*
                 headers={"Content-Disposition": f'attachment; filename="attendees-{event_id}.csv"'},
             )
         fingerprint = query_fingerprint(request, "attendees")

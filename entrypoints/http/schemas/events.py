@@ -10,10 +10,13 @@ from application.event_input import LocationInput, WindowInput
 from application.ports.queries import EventView, PersonSummary
 from domain.event import MAX_CANCEL_REASON, MAX_DESCRIPTION, MAX_TITLE
 from domain.values import LOCATION_LIMITS, MAX_CAPACITY, MAX_LATITUDE, MAX_LONGITUDE
-from entrypoints.http.schemas.common import given
+from entrypoints.http.schemas.common import NOT_BLANK, PRINTABLE, given
 
 StatusName = Literal["draft", "published", "cancelled"]
-Title = Annotated[str, Meta(min_length=1, max_length=MAX_TITLE, examples=["PyData Berlin meetup"])]
+Title = Annotated[
+    str,
+    Meta(min_length=1, max_length=MAX_TITLE, pattern=NOT_BLANK, examples=["PyData Berlin meetup"]),
+]
 Description = Annotated[str, Meta(max_length=MAX_DESCRIPTION)]
 Moment = Annotated[datetime, Meta(tz=True, examples=["2030-05-01T18:00:00Z"])]
 TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64, examples=["Europe/Berlin"])]
@@ -22,11 +25,23 @@ Latitude = Annotated[float, Meta(ge=-MAX_LATITUDE, le=MAX_LATITUDE)]
 Longitude = Annotated[float, Meta(ge=-MAX_LONGITUDE, le=MAX_LONGITUDE)]
 
 
+def _place(name: str) -> Meta:
+    return Meta(max_length=LOCATION_LIMITS[name], pattern=PRINTABLE)
+
+
 class LocationIn(Struct, forbid_unknown_fields=True, frozen=True):
-    venue: Annotated[str, Meta(max_length=LOCATION_LIMITS["venue"])] | UnsetType = UNSET
-    address: Annotated[str, Meta(max_length=LOCATION_LIMITS["address"])] | UnsetType = UNSET
-    city: Annotated[str, Meta(max_length=LOCATION_LIMITS["city"])] | UnsetType = UNSET
-    country: Annotated[str, Meta(max_length=LOCATION_LIMITS["country"])] | UnsetType = UNSET
+    venue: (
+        Annotated[str, Meta(max_length=LOCATION_LIMITS["venue"], pattern=PRINTABLE)] | UnsetType
+    ) = UNSET
+    address: (
+        Annotated[str, Meta(max_length=LOCATION_LIMITS["address"], pattern=PRINTABLE)] | UnsetType
+    ) = UNSET
+    city: (
+        Annotated[str, Meta(max_length=LOCATION_LIMITS["city"], pattern=PRINTABLE)] | UnsetType
+    ) = UNSET
+    country: (
+        Annotated[str, Meta(max_length=LOCATION_LIMITS["country"], pattern=PRINTABLE)] | UnsetType
+    ) = UNSET
     latitude: Latitude | UnsetType = UNSET
     longitude: Longitude | UnsetType = UNSET
 
@@ -76,7 +91,7 @@ class EventChangesIn(Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class CancelIn(Struct, forbid_unknown_fields=True, frozen=True):
-    reason: Annotated[str, Meta(max_length=MAX_CANCEL_REASON)] = ""
+    reason: Annotated[str, Meta(max_length=MAX_CANCEL_REASON, pattern=PRINTABLE)] = ""
 
 
 class LocationOut(Struct, frozen=True):

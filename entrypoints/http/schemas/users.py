@@ -7,11 +7,29 @@ from uuid import UUID
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from application.ports.queries import UserView
+from domain.values import PasswordPolicy
+from entrypoints.http.schemas.common import NOT_BLANK
 
 RoleName = Literal["attendee", "organizer", "admin"]
 Email = Annotated[str, Meta(min_length=3, max_length=254, examples=["ada@example.org"])]
-Password = Annotated[str, Meta(min_length=1, max_length=1024, examples=["correct horse battery"])]
-FullName = Annotated[str, Meta(min_length=1, max_length=200, examples=["Ada Lovelace"])]
+_POLICY = PasswordPolicy()
+#: A new password, as domain.values.PasswordPolicy checks it: its length, and no control
+#: characters (Unicode category Cc). Off the common-passwords list too, which no schema
+#: can say: such a password is refused with a 400.
+Password = Annotated[
+    str,
+    Meta(
+        min_length=_POLICY.min_length,
+        max_length=_POLICY.max_length,
+        pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
+        examples=["correct horse battery"],
+    ),
+]
+#: The password an account has now: only compared, so any length a sign-in accepts.
+CurrentPassword = Annotated[str, Meta(min_length=1, max_length=1024)]
+FullName = Annotated[
+    str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK, examples=["Ada Lovelace"])
+]
 
 
 class SignUpIn(Struct, forbid_unknown_fields=True, frozen=True):
@@ -30,7 +48,7 @@ class NewUserIn(Struct, forbid_unknown_fields=True, frozen=True):
 class OwnProfileIn(Struct, forbid_unknown_fields=True, frozen=True):
     full_name: FullName | UnsetType = UNSET
     password: Password | UnsetType = UNSET
-    current_password: Password | UnsetType = UNSET
+    current_password: CurrentPassword | UnsetType = UNSET
 
 
 class UserChangesIn(Struct, forbid_unknown_fields=True, frozen=True):
