@@ -113,6 +113,7 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
     def start(self) -> None:
+        """Start the process; `wait_ready` waits until it answers."""
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 server_command(self.kind, self.port, self.workers),
@@ -122,6 +123,9 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def wait_ready(self) -> None:
+        assert self.process is not None, "start() first"
         deadline = time.monotonic() + START_SECONDS
         answered = 0
         while answered < self.workers * 2:  # a few answers: every worker is likely up
