@@ -265,7 +265,7 @@ def _scenarios(
         confirmed, counted, capacity = asyncio.run(data.oversold(plan.small, hot_event(kind, run)))
         return {"oversold": max(confirmed - capacity, 0), "mismatch": int(confirmed != counted)}
 
-    get = scenarios._get
+    get = scenarios.get_requests
     return [
         scenarios.per_server("floor", "keep-alive floor: `/health/live` vs bare `/ping`",
                              get(["/health/live"]), get(["/ping"])),
@@ -302,7 +302,7 @@ def _measure_large(bench: Bench, seed: Seed, container: Container) -> dict[str, 
         first_id = httpx.get(server.url + scenarios.EVENTS, timeout=30).json()["items"][0]["id"]
         deep = scenarios.eventapi_deep_paths(container, keysets)
         scenarios.check_deep_paths(server.url, deep, first_id)
-        get = scenarios._get
+        get = scenarios.get_requests
         found = {}
         for scenario in (
             scenarios.simple(

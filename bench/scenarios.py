@@ -49,7 +49,7 @@ def _same(requests: list[Request]) -> Builder:
     return lambda kind, run: requests
 
 
-def _get(paths: list[str], headers: dict[str, str] | None = None) -> list[Request]:
+def get_requests(paths: list[str], headers: dict[str, str] | None = None) -> list[Request]:
     return [Request("GET", path, dict(headers or {})) for path in paths]
 
 
