@@ -231,8 +231,9 @@ async def reset_and_prepare(
     )
 
 
-async def deep_keysets(seed: Seed, count: int) -> list[tuple[datetime, uuid.UUID]]:
-    """`count` keysets 85-95 % of the way through the published listing."""
+async def deep_keysets(seed: Seed, count: int) -> tuple[list[tuple[datetime, uuid.UUID]], int]:
+    """`count` keysets 85-95 % of the way through the published listing, and how
+    many events that listing has."""
     connection = await asyncpg.connect(seed.url)
     try:
         total = await connection.fetchval("SELECT count(*) FROM events WHERE status = 'published'")
@@ -246,7 +247,7 @@ async def deep_keysets(seed: Seed, count: int) -> list[tuple[datetime, uuid.UUID
             high,
             step,
         )
-        return [(row["starts_at"], row["id"]) for row in rows][:count]
+        return [(row["starts_at"], row["id"]) for row in rows][:count], int(total)
     finally:
         await connection.close()
 

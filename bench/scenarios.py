@@ -82,14 +82,43 @@ def ceiling_deep_paths(config: CeilingConfig, keysets: list[tuple[datetime, UUID
     ]
 
 
-def check_deep_paths(base_url: str, paths: list[str], first_id: str) -> None:
-    """The cursors are accepted and lead deep into the listing (not the first page)."""
+def deep_paths_accepted(base_url: str, paths: list[str], first_id: str) -> bool:
+    """The cursors are accepted and lead deep into the listing (not to the first page)."""
     answer = httpx.get(base_url + paths[0], timeout=30)
-    if answer.status_code != 200 or answer.json()["items"][0]["id"] == first_id:
-        raise RuntimeError(
-            f"{base_url} does not accept the bench's deep cursors ({answer.status_code}): "
-            "update bench/scenarios.py to eventapi's cursor format"
-        )
+    return answer.status_code == 200 and answer.json()["items"][0]["id"] != first_id
+
+
+def walk_deep_paths(base_url: str, published: int, count: int) -> list[str]:
+    """Deep cursors the slow way, from the server itself: follow `next_cursor` 100
+    events at a time and keep those 85-95 % of the way through. For when eventapi's
+    cursor format has moved on from what `eventapi_deep_paths` writes."""
+    print(f"  walking {base_url}{EVENTS} for deep cursors ({published:,} events)", flush=True)
+    low, high = int(published * 0.85), int(published * 0.95)
+    step = max((high - low) // (100 * count), 1)
+    found, seen, cursor = [], 0, None
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        while seen < high:
+            params = {"limit": "100"} | ({"cursor": cursor} if cursor else {})
+            page = client.get(EVENTS, params=params).raise_for_status().json()
+            seen += len(page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+            if seen > low and (seen // 100) % step == 0:
+                found.append(f"{EVENTS}?cursor={cursor}")
+    if not found:
+        raise RuntimeError(f"{base_url}: no deep cursor found by walking the listing")
+    return found[:count]
+
+
+def deep_paths_for_eventapi(
+    base_url: str, container: Container, keysets: list[tuple[datetime, UUID]], published: int
+) -> list[str]:
+    first_id = httpx.get(base_url + EVENTS, timeout=30).json()["items"][0]["id"]
+    paths = eventapi_deep_paths(container, keysets)
+    if deep_paths_accepted(base_url, paths, first_id):
+        return paths
+    return walk_deep_paths(base_url, published, len(keysets))
 
 
 def etag_requests(base_url: str, event_ids: list[UUID]) -> list[Request]:
