@@ -518,7 +518,7 @@ def create_app() -> Litestar:
             return outcome
         return Response(outcome, status_code=201)
 
-    @post("/api/v1/auth/token")
+    @post("/api/v1/auth/token", status_code=200)
     async def token(request: Request[Any, Any, Any]) -> Response[Any]:
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         issued = await ceiling.sign_in(form)
