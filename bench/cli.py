@@ -103,6 +103,9 @@ class Bench:
             order = list(servers) if run % 2 == 0 else list(reversed(servers))
             for kind in order:
                 measurement = self._wrk(scenario, servers[kind], run)
+                if measurement.requests == 0:  # a slow machine, or a broken endpoint
+                    print(f"  {scenario.key} ({kind}): no answer; once more, 5x as long")
+                    measurement = self._wrk(scenario, servers[kind], run, stretch=5)
                 results[kind].runs.append(measurement)
                 self._check(scenario, kind, run, measurement)
                 servers[kind].sample_rss()
@@ -114,12 +117,18 @@ class Bench:
         return results
 
     def _wrk(
-        self, scenario: Scenario, server: Server, run: int, *, warm_up: bool = False
+        self,
+        scenario: Scenario,
+        server: Server,
+        run: int,
+        *,
+        warm_up: bool = False,
+        stretch: int = 1,
     ) -> Measurement:
         requests = scenario.build(server.kind, run)
         path = write_requests(self.work / f"{scenario.key}-{server.kind}-{run}.tsv", requests)
         seconds = self.plan.warm_up_seconds if warm_up else self.plan.seconds
-        seconds = max(seconds, scenario.min_seconds)
+        seconds = max(seconds, scenario.min_seconds) * stretch
         return run_wrk(
             self.wrk, server.url, path, seconds=seconds, count_statuses=scenario.count_statuses
         )
