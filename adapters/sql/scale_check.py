@@ -18,10 +18,11 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.engine import create_database_engine, fold
@@ -49,7 +50,32 @@ WORDS = [
     "tea",
 ]
 CITIES = [(f"City{n:03d}", 35 + (n % 30), -10 + (n // 30) * 4.0) for n in range(200)]
-EVENT_COLUMNS = [column.name for column in events.columns]
+
+
+def copy_columns(table: Table, given: Iterable[str]) -> list[str]:
+    """The columns of `table` that COPY rows give, in the table's order.
+
+    Derived from the metadata rather than listed by hand, so a migration that adds
+    a column with a default (or a nullable one) cannot break the seeding: COPY
+    leaves it to the database. A new column that the rows must give, or a name
+    the table does not have, fails here with its name.
+    """
+    names = set(given)
+    unknown = names - set(table.columns.keys())
+    required = [
+        column.name
+        for column in table.columns
+        if column.name not in names
+        and not column.nullable
+        and column.server_default is None
+        and column is not table.autoincrement_column
+    ]
+    if unknown or required:
+        raise ValueError(
+            f"COPY into {table.name}: unknown columns {sorted(unknown)}, "
+            f"required columns without a value {required}"
+        )
+    return [column.name for column in table.columns if column.name in names]
 
 
 def _progress(done: int, total: int, started: float) -> None:
@@ -62,7 +88,8 @@ def _progress(done: int, total: int, started: float) -> None:
         sys.stderr.write("\n")
 
 
-def _event_row(rng: random.Random, organizer: uuid.UUID, now: datetime) -> tuple[Any, ...]:
+def event_values(rng: random.Random, organizer: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """One random event row, column name to value (see `copy_columns`)."""
     city, lat, lng = rng.choice(CITIES)
     starts_at = START + timedelta(minutes=rng.randrange(0, 3 * 365 * 24 * 60))
     capacity = rng.randint(1, 500)
@@ -96,7 +123,19 @@ def _event_row(rng: random.Random, organizer: uuid.UUID, now: datetime) -> tuple
         "created_at": now,
         "updated_at": now,
     }
-    return tuple(values[name] for name in EVENT_COLUMNS)
+    return values
+
+
+async def copy_rows(engine: AsyncEngine, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk-load rows (all with the same keys) with asyncpg's COPY, the fastest way in."""
+    if not rows:
+        return
+    columns = copy_columns(table, rows[0])
+    records = [tuple(row[name] for name in columns) for row in rows]
+    async with engine.begin() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.copy_records_to_table(table.name, records=records, columns=columns)
 
 
 async def seed(engine: AsyncEngine, count: int, batch: int) -> list[uuid.UUID]:
@@ -122,12 +161,8 @@ async def seed(engine: AsyncEngine, count: int, batch: int) -> list[uuid.UUID]:
     started, done = time.monotonic(), 0
     while done < count:
         size = min(batch, count - done)
-        rows = [_event_row(rng, rng.choice(organizers), now) for _ in range(size)]
-        async with engine.begin() as connection:
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
-            # asyncpg's COPY: the fastest way in.
-            await driver.copy_records_to_table("events", records=rows, columns=EVENT_COLUMNS)
+        values = [event_values(rng, rng.choice(organizers), now) for _ in range(size)]
+        await copy_rows(engine, events, values)
         done += size
         _progress(done, count, started)
     async with engine.connect() as connection:
