@@ -55,6 +55,7 @@ def run_wrk(
     seconds: int,
     count_statuses: bool,
     timeout_seconds: int = 30,
+    connections: int = CONNECTIONS,
 ) -> Measurement:
     environment = os.environ | {
         "BENCH_REQUESTS": str(requests_file),
@@ -64,7 +65,7 @@ def run_wrk(
     command = [
         wrk,
         f"-t{THREADS}",
-        f"-c{CONNECTIONS}",
+        f"-c{connections}",
         f"-d{seconds}s",
         f"--timeout={timeout_seconds}s",
         "-s",
