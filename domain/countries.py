@@ -294,3 +294,9 @@ def country_code(text: str) -> str | None:
     """The alpha-2 code of a code or English name (`de`, `Germany`, `UK` -> `DE`/`GB`),
     or None when the text names no country."""
     return _BY_KEY.get(_key(text))
+
+
+def country_name(country: str) -> str:
+    """The English name of a stored code (`DE` -> `Germany`); other text as it is."""
+    names = COUNTRIES.get(country)
+    return names[0] if names else country
