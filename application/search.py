@@ -17,7 +17,8 @@ The `q` syntax (websearch-style):
   (it binds tighter than the implicit AND: `jazz pub OR bar` = jazz AND (pub OR bar));
 - a leading `-` excludes: `concert -jazz`, `-"sold out"`;
 - accents and case never matter (`cafe` finds `Café`), punctuation separates words
-  (`e-mail` is the phrase `"e mail"`), and markup of descriptions is never searched.
+  (`e-mail` is the phrase `"e mail"`), and markup of descriptions is never searched;
+- a query without any word (`%`, `!!!`) finds nothing.
 
 Relevance (`sort=relevance`): each word or phrase searched for (not excluded)
 scores 1 when the event contains it and 2 more when its title does; ties by
@@ -104,7 +105,7 @@ _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 def parse_query(text: str) -> SearchQuery:
     """`q` as a SearchQuery. Never fails: anything unparseable is just words, and
-    a query without words is empty (no text filter)."""
+    a query without words is empty (and finds nothing)."""
     groups: list[list[Phrase]] = []
     join_next = False
     for match in _TOKEN.finditer(text):
@@ -129,7 +130,8 @@ def parse_query(text: str) -> SearchQuery:
 
 def city_phrase(city: str) -> Phrase | None:
     """A city filter: its words must start a run of words of the event's city
-    (`Berl` finds Berlin, `New` and `new y` find New York, `Sao Paulo` São Paulo)."""
+    (`Berl` finds Berlin, `New` and `new y` find New York, `Sao Paulo` São Paulo).
+    None when `city` has no words: such a filter finds nothing."""
     city_words = tuple(words(city))
     return Phrase(city_words) if city_words else None
 

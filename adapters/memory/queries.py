@@ -153,14 +153,14 @@ def _city_matches(city: str, wanted: str | None) -> bool:
     if wanted is None:
         return True
     phrase = city_phrase(wanted)
-    return phrase is None or phrase.found_in(folded_words(city))
+    return phrase is not None and phrase.found_in(folded_words(city))
 
 
 def _matches(event: Event, c: EventCriteria, query: SearchQuery) -> bool:
     loc, starts_at = event.location, event.window.starts_at
     checks = (
         event.status is c.status,
-        query.is_empty or query.matches(_document(event).text),
+        c.text is None or (not query.is_empty and query.matches(_document(event).text)),
         c.starts_from is None or starts_at >= c.starts_from,
         c.starts_to is None or starts_at <= c.starts_to,
         _city_matches(loc.city, c.city),

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     case,
+    false,
     func,
     literal,
     literal_column,
@@ -180,16 +181,16 @@ class SqlEventQueries(EventQueries):
 
     def _filters(self, c: EventCriteria) -> list[ColumnElement[bool]]:
         filters: list[ColumnElement[bool]] = [events.c.status == c.status.value]
-        query = parse_query(c.text or "")
-        if not query.is_empty:
-            filters.append(self._text(query))
+        if c.text is not None:  # a query without words finds nothing
+            query = parse_query(c.text)
+            filters.append(false() if query.is_empty else self._text(query))
         if c.starts_from is not None:
             filters.append(events.c.starts_at >= c.starts_from)
         if c.starts_to is not None:
             filters.append(events.c.starts_at <= c.starts_to)
-        city = city_phrase(c.city) if c.city is not None else None
-        if city is not None:
-            filters.append(self._city(city))
+        if c.city is not None:
+            city = city_phrase(c.city)
+            filters.append(false() if city is None else self._city(city))
         if c.country is not None:
             filters.append(events.c.country_key == country_key(c.country))
         if c.available_only:

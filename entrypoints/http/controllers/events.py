@@ -56,7 +56,8 @@ Q_DESCRIPTION = (
     '`"quoted words"` must occur together in that order; `OR` (upper case) between two '
     "words or phrases accepts either (`pub OR quiz`; it binds tighter than the implicit "
     'AND); a leading `-` excludes (`concert -jazz`, `-"sold out"`). Case, accents '
-    "(`cafe` finds `Café`) and punctuation do not matter; markup is never searched."
+    "(`cafe` finds `Café`) and punctuation do not matter; markup is never searched; "
+    "a `q` without any word (`%`) finds nothing."
 )
 CITY_DESCRIPTION = (
     "Word prefixes of the city, ignoring case, accents and surrounding spaces: "
