@@ -94,6 +94,8 @@ def _event_row(rng: random.Random, organizer: uuid.UUID, now: datetime) -> tuple
         "revision": 1,
         "created_at": now,
         "updated_at": now,
+        "geocode_attempted_at": None,
+        "geocode_retry_at": None,
     }
     values.update(_search_columns(values))
     return tuple(values[name] for name in EVENT_COLUMNS)
