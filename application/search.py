@@ -128,12 +128,13 @@ def parse_query(text: str) -> SearchQuery:
     return SearchQuery(tuple(tuple(group) for group in groups))
 
 
-def city_phrase(city: str) -> Phrase | None:
-    """A city filter: its words must start a run of words of the event's city
-    (`Berl` finds Berlin, `New` and `new y` find New York, `Sao Paulo` São Paulo).
-    None when `city` has no words: such a filter finds nothing."""
-    city_words = tuple(words(city))
-    return Phrase(city_words) if city_words else None
+def city_prefix(city: str) -> str | None:
+    """A city filter, as a prefix of the folded word text of the event's city: the
+    city starts with the words given, the last one possibly cut short (`Berl` and
+    ` Berlin` find Berlin, `New` finds New York and Newcastle, `new y` New York
+    only, `Sao Paulo` São Paulo). None when `city` has no words: such a filter
+    finds nothing."""
+    return folded_words(city) or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from application.ports.queries import (
 from application.search import (
     SearchDocument,
     SearchQuery,
-    city_phrase,
+    city_prefix,
     country_key,
     event_document,
     folded_words,
@@ -152,8 +152,8 @@ def _document(event: Event) -> SearchDocument:
 def _city_matches(city: str, wanted: str | None) -> bool:
     if wanted is None:
         return True
-    phrase = city_phrase(wanted)
-    return phrase is not None and phrase.found_in(folded_words(city))
+    prefix = city_prefix(wanted)
+    return prefix is not None and folded_words(city).startswith(prefix)
 
 
 def _matches(event: Event, c: EventCriteria, query: SearchQuery) -> bool:

@@ -52,7 +52,7 @@ from application.search import (
     TITLE_POINTS,
     Phrase,
     SearchQuery,
-    city_phrase,
+    city_prefix,
     country_key,
     parse_query,
 )
@@ -70,11 +70,6 @@ _SPACE: ColumnElement[str] = literal_column("' '")
 def search_document() -> ColumnElement[Any]:
     """What the ix_events_search_text index holds (PostgreSQL)."""
     return func.to_tsvector(SIMPLE, events.c.search_text)
-
-
-def city_document() -> ColumnElement[Any]:
-    """What the ix_events_city_words index holds (PostgreSQL)."""
-    return func.to_tsvector(SIMPLE, events.c.city_key)
 
 
 def tsquery_text(query: SearchQuery) -> str:
@@ -189,8 +184,8 @@ class SqlEventQueries(EventQueries):
         if c.starts_to is not None:
             filters.append(events.c.starts_at <= c.starts_to)
         if c.city is not None:
-            city = city_phrase(c.city)
-            filters.append(false() if city is None else self._city(city))
+            prefix = city_prefix(c.city)
+            filters.append(false() if prefix is None else self._city(prefix))
         if c.country is not None:
             filters.append(events.c.country_key == country_key(c.country))
         if c.available_only:
@@ -208,12 +203,14 @@ class SqlEventQueries(EventQueries):
             *(or_(*(_matches(events.c.search_text, p) for p in group)) for group in query.groups)
         )
 
-    def _city(self, city: Phrase) -> ColumnElement[bool]:
+    def _city(self, prefix: str) -> ColumnElement[bool]:
+        """city_key starts with `prefix`: on PostgreSQL a range over the byte-ordered
+        (COLLATE "C") index of migration 0004, which holds for any plan, generic
+        ones included; SQLite reads a LIKE (folded words hold no wildcard)."""
         if self._postgres:
-            return city_document().op("@@")(
-                func.to_tsquery(SIMPLE, tsquery_text(SearchQuery(((city,),))))
-            )
-        return _like(events.c.city_key, city)
+            key = events.c.city_key.collate("C")
+            return and_(key >= prefix, key < _next_prefix(prefix))
+        return events.c.city_key.like(f"{prefix}%")
 
     def _near(self, near: Coordinates, radius_km: float) -> list[ColumnElement[bool]]:
         filters = _bounding_box(near, radius_km)
@@ -225,6 +222,11 @@ class SqlEventQueries(EventQueries):
             )
         filters.append(distance <= radius_km)
         return filters
+
+
+def _next_prefix(prefix: str) -> str:
+    """The least string above every string starting with `prefix` (byte order)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def _ranked(criteria: EventCriteria) -> bool:

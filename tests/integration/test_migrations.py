@@ -26,7 +26,7 @@ from adapters.sql.tables import ALL_TABLES, metadata
 
 TABLES = {table.name for table in ALL_TABLES}
 #: Indexes that exist on one dialect only, outside the shared metadata.
-DIALECT_ONLY_INDEXES = {"ix_events_search_text", "ix_events_city_words"}
+DIALECT_ONLY_INDEXES = {"ix_events_search_text", "ix_events_city_prefix"}
 
 
 def revisions() -> list[str]:

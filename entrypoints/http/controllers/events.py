@@ -60,8 +60,9 @@ Q_DESCRIPTION = (
     "a `q` without any word (`%`) finds nothing."
 )
 CITY_DESCRIPTION = (
-    "Word prefixes of the city, ignoring case, accents and surrounding spaces: "
-    "`Berl` finds Berlin, `New` and `new y` find New York, `Sao Paulo` finds São Paulo"
+    "The city starts with these words, the last one possibly cut short, ignoring case, "
+    "accents and surrounding spaces: `Berl` finds Berlin, `New` finds New York and "
+    "Newcastle, `new y` only New York, `Sao Paulo` finds São Paulo"
 )
 COUNTRY_DESCRIPTION = (
     "An ISO 3166-1 alpha-2 code (`DE`, `gb`) or an English name (`Germany`, `UK`); "

@@ -9,9 +9,10 @@ markup removed; application/search.py) and backfills them, rewrites city_key as
 folded words and country as its ISO 3166-1 alpha-2 code where it names a
 country (country_key follows), in batches of rows read and written by id.
 
-PostgreSQL gets GIN indexes over `to_tsvector('simple', ...)` of the folded
-texts (the event queries build the very same expressions); the old full-text
-index over the raw HTML and the exact-city index go.
+PostgreSQL gets a GIN index over `to_tsvector('simple', search_text)` (the
+event queries build the very same expression) and a byte-ordered index for city
+prefixes; the old full-text index over the raw HTML and the exact-city index go
+(SQLite, which has no COLLATE "C", scans for city prefixes).
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ SEARCH_TEXT_INDEX = (
     "CREATE INDEX ix_events_search_text ON events USING gin "
     "(to_tsvector('simple'::regconfig, search_text))"
 )
-CITY_WORDS_INDEX = (
-    "CREATE INDEX ix_events_city_words ON events USING gin "
-    "(to_tsvector('simple'::regconfig, (city_key)::text))"
+#: City prefixes as byte-order ranges, in start order within one city.
+CITY_PREFIX_INDEX = (
+    'CREATE INDEX ix_events_city_prefix ON events ((city_key COLLATE "C"), starts_at, id)'
 )
 OLD_FULLTEXT_INDEX = (
     "CREATE INDEX ix_events_fulltext ON events USING gin "
@@ -68,7 +69,7 @@ def upgrade() -> None:
     if postgres:
         op.execute("DROP INDEX ix_events_fulltext")
         op.execute(SEARCH_TEXT_INDEX)
-        op.execute(CITY_WORDS_INDEX)
+        op.execute(CITY_PREFIX_INDEX)
 
 
 def _backfill() -> None:
@@ -112,7 +113,7 @@ def downgrade() -> None:
     name), and city_key goes back to the casefolded city."""
     postgres = op.get_bind().dialect.name == "postgresql"
     if postgres:
-        op.execute("DROP INDEX ix_events_city_words")
+        op.execute("DROP INDEX ix_events_city_prefix")
         op.execute("DROP INDEX ix_events_search_text")
         op.execute(OLD_FULLTEXT_INDEX)
     op.execute("UPDATE events SET city_key = lower(city), country_key = lower(country)")
