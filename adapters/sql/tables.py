@@ -152,14 +152,15 @@ events = Table(
     CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="coordinates_complete"),
 )
 # Keyset listing: (starts_at, id) within one status, in both directions.
-# The coordinates ride along (INCLUDE, PostgreSQL) so that distance filters are
-# checked on index entries; the seat counters stay out to keep their updates HOT.
+# The coordinates and the city key ride along (INCLUDE, PostgreSQL) so that
+# distance and city-prefix filters are checked on index entries (migration 0004
+# added city_key); the seat counters stay out to keep their updates HOT.
 Index(
     "ix_events_status_starts_at_id",
     events.c.status,
     events.c.starts_at,
     events.c.id,
-    postgresql_include=["latitude", "longitude"],
+    postgresql_include=["latitude", "longitude", "city_key"],
 )
 Index("ix_events_country_key_starts_at", events.c.country_key, events.c.starts_at, events.c.id)
 Index("ix_events_organizer_starts_at", events.c.organizer_id, events.c.starts_at, events.c.id)

@@ -35,9 +35,10 @@ SEARCH_TEXT_INDEX = (
     "CREATE INDEX ix_events_search_text ON events USING gin "
     "(to_tsvector('simple'::regconfig, search_text))"
 )
-#: City prefixes as byte-order ranges, in start order within one city.
+#: City prefixes as byte-order ranges within one status (index-only: the page's ids
+#: and start times come from the entries).
 CITY_PREFIX_INDEX = (
-    'CREATE INDEX ix_events_city_prefix ON events ((city_key COLLATE "C"), starts_at, id)'
+    'CREATE INDEX ix_events_city_prefix ON events (status, (city_key COLLATE "C"), starts_at, id)'
 )
 OLD_FULLTEXT_INDEX = (
     "CREATE INDEX ix_events_fulltext ON events USING gin "
@@ -70,6 +71,19 @@ def upgrade() -> None:
         op.execute("DROP INDEX ix_events_fulltext")
         op.execute(SEARCH_TEXT_INDEX)
         op.execute(CITY_PREFIX_INDEX)
+        _listing_index(include=["latitude", "longitude", "city_key"])
+
+
+def _listing_index(include: list[str]) -> None:
+    """The listing index carries city_key too, so that a common city's prefix is
+    checked on index entries while walking in start order (PostgreSQL)."""
+    op.drop_index("ix_events_status_starts_at_id", table_name="events")
+    op.create_index(
+        "ix_events_status_starts_at_id",
+        "events",
+        ["status", "starts_at", "id"],
+        postgresql_include=include,
+    )
 
 
 def _backfill() -> None:
@@ -116,6 +130,7 @@ def downgrade() -> None:
         op.execute("DROP INDEX ix_events_city_prefix")
         op.execute("DROP INDEX ix_events_search_text")
         op.execute(OLD_FULLTEXT_INDEX)
+        _listing_index(include=["latitude", "longitude"])
     op.execute("UPDATE events SET city_key = lower(city), country_key = lower(country)")
     op.create_index("ix_events_city_key_starts_at", "events", ["city_key", "starts_at", "id"])
     op.drop_column("events", "search_text")
