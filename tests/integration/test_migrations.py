@@ -13,7 +13,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Uuid, bindparam, inspect, select, text
+from sqlalchemy import BindParameter, Uuid, bindparam, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SAWarning
 
@@ -109,7 +109,7 @@ async def test_postgres_schema_matches_the_metadata(postgres_url: str) -> None:
     assert await drift(postgres_url) == []
 
 
-TYPED = [
+TYPED: list[BindParameter[Any]] = [
     bindparam("id", type_=Uuid()),
     bindparam("now", type_=UtcDateTime()),
 ]
