@@ -3,22 +3,14 @@ handles folding, escaping and time zones so we do not hand-write iCalendar)."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from html import unescape
 from uuid import UUID
 
 from icalendar import Calendar, Event, vCalAddress, vGeo
 
+from application.plain_text import html_to_text
 from application.ports.queries import EventView
 from domain.event import EventStatus
-
-_TAGS = re.compile(r"<[^>]+>")
-
-
-def plain_text(html: str) -> str:
-    """Descriptions are sanitized HTML; calendars get text."""
-    return unescape(_TAGS.sub(" ", html)).strip()
 
 
 def event_calendar(
@@ -49,7 +41,7 @@ def event_calendar(
     entry.add("dtstart", view.starts_at)
     entry.add("dtend", view.ends_at)
     entry.add("summary", view.title)
-    entry.add("description", plain_text(view.description))
+    entry.add("description", html_to_text(view.description))  # stored as sanitized HTML
     place = ", ".join(
         part
         for part in (

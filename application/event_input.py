@@ -9,8 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.countries import country_code
 from domain.errors import InvalidValue
 from domain.values import Coordinates, Location, TimeWindow
+
+
+def country_input(text: str) -> str:
+    """Events store the ISO 3166-1 alpha-2 code: `DE`, `de` and `Germany` all give `DE`.
+    An empty country stays empty; anything else that names no country is refused."""
+    if not text.strip():
+        return ""
+    code = country_code(text)
+    if code is None:
+        raise InvalidValue(
+            "location.country", "must be an ISO 3166-1 alpha-2 code or English country name"
+        )
+    return code
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,7 +42,7 @@ class LocationInput:
         venue = current.venue if self.venue is None else self.venue
         address = current.address if self.address is None else self.address
         city = current.city if self.city is None else self.city
-        country = current.country if self.country is None else self.country
+        country = current.country if self.country is None else country_input(self.country)
         coordinates = self._coordinates()
         if coordinates is None and (address, city, country) == (
             current.address,

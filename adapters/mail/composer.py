@@ -22,9 +22,11 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from adapters.icalendar_invites import deleted_event_calendar, event_calendar, plain_text
+from adapters.icalendar_invites import deleted_event_calendar, event_calendar
+from application.plain_text import html_to_text
 from application.ports.notifications import Notification, NotificationKind, Recipient
 from application.ports.queries import EventView
+from domain.countries import country_name
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DESCRIPTION_EXCERPT = 600
@@ -165,14 +167,16 @@ class MailComposer:
 
     def _event(self, event: EventView) -> dict[str, Any]:
         place = event.location
-        description = plain_text(event.description)
+        description = html_to_text(event.description)
         if len(description) > DESCRIPTION_EXCERPT:
             description = description[: DESCRIPTION_EXCERPT - 1].rstrip() + "…"
         return {
             "title": event.title,
             "when": when(event.starts_at, event.ends_at, event.timezone),
             "where": ", ".join(
-                part for part in (place.venue, place.address, place.city, place.country) if part
+                part
+                for part in (place.venue, place.address, place.city, country_name(place.country))
+                if part
             ),
             "description": description,
             "organizer": event.organizer.full_name,

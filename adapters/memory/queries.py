@@ -25,6 +25,16 @@ from application.ports.queries import (
     UserQueries,
     UserView,
 )
+from application.search import (
+    SearchDocument,
+    SearchQuery,
+    city_prefix,
+    country_key,
+    event_document,
+    folded_words,
+    parse_query,
+)
+from domain.errors import InvalidValue
 from domain.event import Event
 from domain.registration import Registration, RegistrationStatus
 from domain.users import User
@@ -57,12 +67,6 @@ def _comparable(key: SortKey) -> tuple[float, UUID]:
     return (moment.timestamp() if moment else 0.0, row_id)
 
 
-def matches_text(query: str, *texts: str) -> bool:
-    """Every whitespace-separated term occurs, case-insensitively, in one of the texts."""
-    haystack = " ".join(texts).casefold()
-    return all(term in haystack for term in query.casefold().split())
-
-
 class MemoryEventQueries(EventQueries):
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -72,11 +76,46 @@ class MemoryEventQueries(EventQueries):
         return self._view(event) if event else None
 
     async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
-        found = [e for e in self._store.state.events.values() if _matches(e, criteria)]
+        query = parse_query(criteria.text or "")
+        found = [e for e in self._store.state.events.values() if _matches(e, criteria, query)]
+        if criteria.by_relevance and not query.is_empty:
+            return self._by_relevance(found, query, page)
         result = keyset_page(
             found, lambda e: (e.window.starts_at, e.id), page, descending=criteria.descending
         )
         return Page(items=[self._view(e) for e in result.items], next=result.next)
+
+    def _by_relevance(
+        self, found: list[Event], query: SearchQuery, page: PageRequest
+    ) -> Page[EventView]:
+        """Highest rank first, then (starts_at, id); keyset (lead=rank, starts_at, id)."""
+
+        def rank(event: Event) -> int:
+            document = _document(event)
+            return query.relevance(document.title, document.text)
+
+        def position(
+            rank_: float, starts_at: datetime, event_id: UUID
+        ) -> tuple[float, float, UUID]:
+            return (-rank_, starts_at.timestamp(), event_id)
+
+        keyed = sorted(
+            ((position(rank(e), e.window.starts_at, e.id), rank(e), e) for e in found),
+            key=lambda entry: entry[0],
+        )
+        after = page.after
+        if after is not None:
+            if after.lead is None or after.sort_value is None:
+                raise InvalidValue("cursor", "does not belong to this listing")
+            start = position(after.lead, after.sort_value, after.id)
+            keyed = [entry for entry in keyed if entry[0] > start]
+        items = keyed[: page.limit]
+        more = len(keyed) > page.limit
+        next_ = None
+        if more and items:
+            _, last_rank, last = items[-1]
+            next_ = Keyset(last.window.starts_at, last.id, lead=float(last_rank))
+        return Page(items=[self._view(e) for _, _, e in items], next=next_)
 
     def _view(self, event: Event) -> EventView:
         organizer = self._store.state.users.get(event.organizer_id)
@@ -103,15 +142,29 @@ class MemoryEventQueries(EventQueries):
         )
 
 
-def _matches(event: Event, c: EventCriteria) -> bool:
+def _document(event: Event) -> SearchDocument:
+    loc = event.location
+    return event_document(
+        title=event.title, description=event.description, venue=loc.venue, city=loc.city
+    )
+
+
+def _city_matches(city: str, wanted: str | None) -> bool:
+    if wanted is None:
+        return True
+    prefix = city_prefix(wanted)
+    return prefix is not None and folded_words(city).startswith(prefix)
+
+
+def _matches(event: Event, c: EventCriteria, query: SearchQuery) -> bool:
     loc, starts_at = event.location, event.window.starts_at
     checks = (
         event.status is c.status,
-        c.text is None or matches_text(c.text, event.title, event.description, loc.venue, loc.city),
+        c.text is None or (not query.is_empty and query.matches(_document(event).text)),
         c.starts_from is None or starts_at >= c.starts_from,
         c.starts_to is None or starts_at <= c.starts_to,
-        c.city is None or loc.city.casefold() == c.city.casefold(),
-        c.country is None or loc.country.casefold() == c.country.casefold(),
+        _city_matches(loc.city, c.city),
+        c.country is None or country_key(loc.country) == country_key(c.country),
         not c.available_only or event.available_seats > 0,
         c.organizer_id is None or event.organizer_id == c.organizer_id,
         _within(loc.coordinates, c.near, c.radius_km),

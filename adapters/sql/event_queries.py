@@ -1,10 +1,14 @@
 """The event read side: one SELECT per call, events joined to their organizer.
 
-Full-text search is PostgreSQL's (`websearch_to_tsquery` against the GIN
-expression index of the initial migration); SQLite, the embedded default,
-matches every term as a case-insensitive substring instead, as the in-memory
-adapter does. Distance search prefilters on a bounding box over the indexed
-coordinates, then keeps rows within the exact great-circle distance.
+Text search reads the folded search columns written with every save
+(adapters/sql/search_columns.py) and follows the `q` syntax of
+application/search.py: PostgreSQL compiles the parsed query to a `tsquery`
+(`:*` word prefixes, `<->` phrases) against the GIN expression index of
+migration 0004; SQLite, the embedded default, compiles it to `LIKE`s over the
+same columns. Both match the very same words, so they agree with each other and
+with the in-memory adapter. Relevance is counted with `LIKE`s on both.
+Distance search prefilters on a bounding box over the indexed coordinates,
+then keeps rows within the exact great-circle distance.
 """
 
 from __future__ import annotations
@@ -13,14 +17,28 @@ import math
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Uuid,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.engine import fold
 from adapters.sql.mapping import event_view_from_row
 from adapters.sql.paging import keyset_order, page_of
 from adapters.sql.reading import fetch_all, fetch_first, read_only
-from adapters.sql.tables import events, users
+from adapters.sql.tables import UtcDateTime, events, users
 from application.ports.queries import (
     EventCriteria,
     EventQueries,
@@ -29,21 +47,55 @@ from application.ports.queries import (
     Page,
     PageRequest,
 )
+from application.search import (
+    TEXT_POINTS,
+    TITLE_POINTS,
+    Phrase,
+    SearchQuery,
+    city_prefix,
+    country_key,
+    parse_query,
+)
+from domain.errors import InvalidValue
 from domain.values import Coordinates
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE = 2 * math.pi * EARTH_RADIUS_KM / 360
-#: The exact SQL of the GIN index expression (migration 0001); the planner matches
-#: index expressions textually, so constants are inlined, never bound.
+#: The exact SQL of the GIN index expressions (migration 0004); the planner matches
+#: index expressions structurally, so constants are inlined, never bound.
 SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 _SPACE: ColumnElement[str] = literal_column("' '")
 
 
 def search_document() -> ColumnElement[Any]:
-    text: ColumnElement[Any] = events.c.title
-    for column in (events.c.description, events.c.venue, events.c.city):
-        text = text.op("||")(_SPACE).op("||")(column)
-    return func.to_tsvector(SIMPLE, text)
+    """What the ix_events_search_text index holds (PostgreSQL)."""
+    return func.to_tsvector(SIMPLE, events.c.search_text)
+
+
+def tsquery_text(query: SearchQuery) -> str:
+    """The `to_tsquery` form of a parsed query: words are letters and digits only,
+    so quoting them is all the escaping there is."""
+
+    def phrase(p: Phrase) -> str:
+        *whole, last = p.words
+        text = " <-> ".join([*(f"'{w}'" for w in whole), f"'{last}':*"])
+        return f"!({text})" if p.negated else f"({text})"
+
+    return " & ".join("(" + " | ".join(phrase(p) for p in group) + ")" for group in query.groups)
+
+
+def _like(column: ColumnElement[Any], p: Phrase) -> ColumnElement[bool]:
+    """Phrase.found_in, in SQL, on both dialects."""
+    return _SPACE.op("||")(column).like(p.like_pattern)
+
+
+def relevance(query: SearchQuery) -> ColumnElement[int]:
+    """SearchQuery.relevance, in SQL."""
+    points: ColumnElement[int] = literal(0, Integer())
+    for p in query.wanted:
+        points = points + case((_like(events.c.search_text, p), TEXT_POINTS), else_=0)
+        points = points + case((_like(events.c.search_title, p), TITLE_POINTS), else_=0)
+    return points
 
 
 class SqlEventQueries(EventQueries):
@@ -59,6 +111,12 @@ class SqlEventQueries(EventQueries):
     async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
         statement = self.search_statement(criteria, page)
         rows = await fetch_all(self._engine, statement)
+        if _ranked(criteria):
+            ranked = [(event_view_from_row(row), row["rank"]) for row in rows]
+            found = page_of(
+                ranked, page, lambda pair: Keyset(pair[0].starts_at, pair[0].id, lead=pair[1])
+            )
+            return Page(items=[view for view, _ in found.items], next=found.next)
         views = [event_view_from_row(row) for row in rows]
         return page_of(views, page, lambda view: Keyset(view.starts_at, view.id))
 
@@ -70,6 +128,8 @@ class SqlEventQueries(EventQueries):
         visit the rows it rejects); only the rows of the page are then read and
         joined to their organizer.
         """
+        if _ranked(criteria):
+            return self._by_relevance(criteria, page)
         page_ids = keyset_order(
             select(events.c.id).where(*self._filters(criteria)),
             page,
@@ -86,18 +146,46 @@ class SqlEventQueries(EventQueries):
             )
         )
 
+    def _by_relevance(self, criteria: EventCriteria, page: PageRequest) -> Select[Any]:
+        """Best first, then (starts_at, id): the page's ids and ranks are picked
+        among the matches, then only the rows of the page are read."""
+        rank = relevance(parse_query(criteria.text or ""))
+        picked = select(events.c.id, rank.label("rank")).where(*self._filters(criteria))
+        if page.after is not None:
+            after = page.after
+            if after.lead is None or after.sort_value is None:
+                raise InvalidValue("cursor", "does not belong to this listing")
+            position = tuple_(events.c.starts_at, events.c.id)
+            start = tuple_(literal(after.sort_value, UtcDateTime()), literal(after.id, Uuid()))
+            picked = picked.where(
+                or_(rank < after.lead, and_(rank == after.lead, position > start))
+            )
+        page_rows = (
+            picked.order_by(rank.desc(), events.c.starts_at, events.c.id)
+            .limit(page.limit + 1)
+            .subquery("page_rows")
+        )
+        return (
+            _views()
+            .add_columns(page_rows.c.rank)
+            .join(page_rows, page_rows.c.id == events.c.id)
+            .order_by(page_rows.c.rank.desc(), events.c.starts_at, events.c.id)
+        )
+
     def _filters(self, c: EventCriteria) -> list[ColumnElement[bool]]:
         filters: list[ColumnElement[bool]] = [events.c.status == c.status.value]
-        if c.text is not None and c.text.split():
-            filters.append(self._text(c.text))
+        if c.text is not None:  # a query without words finds nothing
+            query = parse_query(c.text)
+            filters.append(false() if query.is_empty else self._text(query))
         if c.starts_from is not None:
             filters.append(events.c.starts_at >= c.starts_from)
         if c.starts_to is not None:
             filters.append(events.c.starts_at <= c.starts_to)
         if c.city is not None:
-            filters.append(events.c.city_key == fold(c.city))
+            prefix = city_prefix(c.city)
+            filters.append(false() if prefix is None else self._city(prefix))
         if c.country is not None:
-            filters.append(events.c.country_key == fold(c.country))
+            filters.append(events.c.country_key == country_key(c.country))
         if c.available_only:
             filters.append(events.c.attendee_count < events.c.capacity)
         if c.organizer_id is not None:
@@ -106,17 +194,21 @@ class SqlEventQueries(EventQueries):
             filters.extend(self._near(c.near, c.radius_km))
         return filters
 
-    def _text(self, text: str) -> ColumnElement[bool]:
+    def _text(self, query: SearchQuery) -> ColumnElement[bool]:
         if self._postgres:
-            query = func.websearch_to_tsquery(SIMPLE, text)
-            return search_document().op("@@")(query)
-        fields = (events.c.title, events.c.description, events.c.venue, events.c.city)
+            return search_document().op("@@")(func.to_tsquery(SIMPLE, tsquery_text(query)))
         return and_(
-            *(
-                or_(*(func.instr(func.eventapi_fold(field), term) > 0 for field in fields))
-                for term in fold(text).split()
-            )
+            *(or_(*(_matches(events.c.search_text, p) for p in group)) for group in query.groups)
         )
+
+    def _city(self, prefix: str) -> ColumnElement[bool]:
+        """city_key starts with `prefix`: on PostgreSQL a range over the byte-ordered
+        (COLLATE "C") index of migration 0004, which holds for any plan, generic
+        ones included; SQLite reads a LIKE (folded words hold no wildcard)."""
+        if self._postgres:
+            key = events.c.city_key.collate("C")
+            return and_(key >= prefix, key < _next_prefix(prefix))
+        return events.c.city_key.like(f"{prefix}%")
 
     def _near(self, near: Coordinates, radius_km: float) -> list[ColumnElement[bool]]:
         filters = _bounding_box(near, radius_km)
@@ -128,6 +220,20 @@ class SqlEventQueries(EventQueries):
             )
         filters.append(distance <= radius_km)
         return filters
+
+
+def _next_prefix(prefix: str) -> str:
+    """The least string above every string starting with `prefix` (byte order)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _ranked(criteria: EventCriteria) -> bool:
+    return criteria.by_relevance and not parse_query(criteria.text or "").is_empty
+
+
+def _matches(column: ColumnElement[Any], p: Phrase) -> ColumnElement[bool]:
+    found = _like(column, p)
+    return not_(found) if p.negated else found
 
 
 def _views() -> Select[Any]:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import RowMapping
 
-from adapters.sql.engine import fold
+from adapters.sql.search_columns import event_search_columns
 from application.ports.queries import EventSummary, EventView, PersonSummary, UserView
 from domain.event import Event, EventStatus
 from domain.registration import Registration, RegistrationStatus
@@ -98,8 +98,6 @@ def event_values(event: Event) -> dict[str, Any]:
         "address": location.address,
         "city": location.city,
         "country": location.country,
-        "city_key": fold(location.city),
-        "country_key": fold(location.country),
         "latitude": coordinates.latitude if coordinates else None,
         "longitude": coordinates.longitude if coordinates else None,
         "starts_at": event.window.starts_at,
@@ -116,6 +114,7 @@ def event_values(event: Event) -> dict[str, Any]:
         "revision": event.revision,
         "created_at": event.created_at,
         "updated_at": event.updated_at,
+        **event_search_columns(event),
     }
 
 

@@ -25,12 +25,13 @@ from typing import Any
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.engine import create_database_engine, fold
+from adapters.sql.engine import create_database_engine
 from adapters.sql.event_queries import SqlEventQueries
 from adapters.sql.explain import Explain
 from adapters.sql.migrate import upgrade_database
+from adapters.sql.search_columns import search_columns
 from adapters.sql.tables import events, users
-from application.ports.queries import EventCriteria, Keyset, PageRequest
+from application.ports.queries import EventCriteria, EventOrder, Keyset, PageRequest
 from domain.event import EventStatus
 from domain.values import Coordinates
 
@@ -104,8 +105,6 @@ def event_values(rng: random.Random, organizer: uuid.UUID, now: datetime) -> dic
         "address": "Main street 1",
         "city": city,
         "country": "DE" if lng < 15 else "PL",
-        "city_key": fold(city),
-        "country_key": fold("DE" if lng < 15 else "PL"),
         "latitude": lat + rng.uniform(-0.2, 0.2),
         "longitude": lng + rng.uniform(-0.2, 0.2),
         "starts_at": starts_at,
@@ -122,7 +121,10 @@ def event_values(rng: random.Random, organizer: uuid.UUID, now: datetime) -> dic
         "revision": 1,
         "created_at": now,
         "updated_at": now,
+        "geocode_attempted_at": None,
+        "geocode_retry_at": None,
     }
+    values.update(_search_columns(values))
     return values
 
 
@@ -136,6 +138,13 @@ async def copy_rows(engine: AsyncEngine, table: Table, rows: Sequence[dict[str, 
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
         await driver.copy_records_to_table(table.name, records=records, columns=columns)
+
+
+def _search_columns(values: dict[str, Any]) -> dict[str, Any]:
+    """The stored search forms the adapters write with every save (city_key,
+    country_key, search_title, search_text), computed the same way."""
+    fields = ("title", "description", "venue", "city", "country")
+    return search_columns(**{name: values[name] for name in fields})
 
 
 async def seed(engine: AsyncEngine, count: int, batch: int) -> list[uuid.UUID]:
@@ -197,13 +206,28 @@ async def explain_all(engine: AsyncEngine) -> list[tuple[str, str, float]]:
         deep = await _deep_cursor(connection)
         organizer = await connection.scalar(select(events.c.organizer_id).limit(1))
     first, after = PageRequest(), PageRequest(after=deep)
+    relevance = EventCriteria(text="robotics chess", order=EventOrder.RELEVANCE)
+    second = PageRequest(after=(await queries.search(relevance, first)).next)
     cases = [
         ("first page", EventCriteria(), first),
         ("deep cursor page", EventCriteria(), after),
         ("deep cursor, descending", EventCriteria(descending=True), after),
         ("text search", EventCriteria(text="robotics chess"), first),
+        ("text, word prefix", EventCriteria(text="robot"), first),
+        ("text, phrase", EventCriteria(text='"chess night"'), first),
+        ("text, OR and exclusion", EventCriteria(text="robotics OR poetry -tea"), first),
+        ("text, rare word", EventCriteria(text="hall 7 robotics"), first),
+        ("relevance, first page", relevance, first),
+        ("relevance, second page", relevance, second),
+        (
+            "relevance, rare words",
+            EventCriteria(text='"hall 7" robotics', order=EventOrder.RELEVANCE),
+            first,
+        ),
         ("city", EventCriteria(city="city042"), first),
+        ("city, word prefix", EventCriteria(city="City04"), first),
         ("country", EventCriteria(country="pl"), first),
+        ("country by name", EventCriteria(country="Poland"), first),
         ("organizer", EventCriteria(organizer_id=organizer), first),
         ("date range", EventCriteria(starts_from=deep.sort_value), first),
         ("available seats", EventCriteria(available_only=True), first),
@@ -217,7 +241,8 @@ async def explain_all(engine: AsyncEngine) -> list[tuple[str, str, float]]:
             lines = (await connection.execute(Explain(statement, analyze=True))).scalars().all()
         plan = "\n".join(lines)
         print(f"\n=== {name}\n{plan}")
-        indexes = sorted(set(re.findall(r"(?:using|Index Scan on) (ix_events_\w+)", plan)))
+        scans = r"(?:using|Index Scan on|Bitmap Index Scan on) (ix_events_\w+)"
+        indexes = sorted(set(re.findall(scans, plan)))
         match = re.search(r"Execution Time: ([\d.]+) ms", plan)
         summary.append((name, ", ".join(indexes) or "NO INDEX", float(match[1]) if match else -1))
     return summary

@@ -113,7 +113,8 @@ events = Table(
     Column("address", String(500), nullable=False),
     Column("city", String(100), nullable=False),
     Column("country", String(100), nullable=False),
-    # Case-folded city and country (Python's casefold), for indexed equality filters.
+    # Folded words of the city, and of the country's ISO code (application/search.py:
+    # folded_words, country_key), for the city word-prefix and country filters.
     Column("city_key", String(100), nullable=False),
     Column("country_key", String(100), nullable=False),
     Column("latitude", Double(), nullable=True),
@@ -137,6 +138,11 @@ events = Table(
     # a new address clears both (SqlEventRepository.save).
     Column("geocode_attempted_at", UtcDateTime(), nullable=True),
     Column("geocode_retry_at", UtcDateTime(), nullable=True),
+    # What text search reads (migration 0004): folded words of the title, and of the
+    # title, description text (never its markup), venue and city
+    # (application/search.py: event_document), written with every save.
+    Column("search_title", Text(), nullable=False, server_default=""),
+    Column("search_text", Text(), nullable=False, server_default=""),
     CheckConstraint(_one_of("status", EVENT_STATUSES), name="status"),
     CheckConstraint("capacity >= 1", name="capacity_positive"),
     CheckConstraint("attendee_count >= 0", name="attendee_count_not_negative"),
@@ -146,16 +152,16 @@ events = Table(
     CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="coordinates_complete"),
 )
 # Keyset listing: (starts_at, id) within one status, in both directions.
-# The coordinates ride along (INCLUDE, PostgreSQL) so that distance filters are
-# checked on index entries; the seat counters stay out to keep their updates HOT.
+# The coordinates and the city key ride along (INCLUDE, PostgreSQL) so that
+# distance and city-prefix filters are checked on index entries (migration 0004
+# added city_key); the seat counters stay out to keep their updates HOT.
 Index(
     "ix_events_status_starts_at_id",
     events.c.status,
     events.c.starts_at,
     events.c.id,
-    postgresql_include=["latitude", "longitude"],
+    postgresql_include=["latitude", "longitude", "city_key"],
 )
-Index("ix_events_city_key_starts_at", events.c.city_key, events.c.starts_at, events.c.id)
 Index("ix_events_country_key_starts_at", events.c.country_key, events.c.starts_at, events.c.id)
 Index("ix_events_organizer_starts_at", events.c.organizer_id, events.c.starts_at, events.c.id)
 # Bounding-box prefilter of distance searches.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
@@ -26,10 +27,12 @@ DEFAULT_PAGE_SIZE = 20
 @dataclass(frozen=True, slots=True)
 class Keyset:
     """Where a page ended: the sort value of its last row (None when rows are
-    ordered by id alone) and that row's id as the tie-breaker."""
+    ordered by id alone) and that row's id as the tie-breaker; `lead` is a value
+    sorted on before both (the relevance of a `sort=relevance` search)."""
 
     sort_value: datetime | None
     id: UUID
+    lead: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +134,16 @@ class UserView:
         )
 
 
+class EventOrder(StrEnum):
+    #: (starts_at, id); `descending` reverses it.
+    STARTS_AT = "starts_at"
+    #: Best matches of `text` first (application/search.py), then (starts_at, id).
+    RELEVANCE = "relevance"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventCriteria:
+    #: The `q` syntax of application/search.py.
     text: str | None = None
     starts_from: datetime | None = None
     starts_to: datetime | None = None
@@ -144,6 +155,12 @@ class EventCriteria:
     organizer_id: UUID | None = None
     status: EventStatus = EventStatus.PUBLISHED
     descending: bool = False
+    order: EventOrder = EventOrder.STARTS_AT
+
+    @property
+    def by_relevance(self) -> bool:
+        """Relevance needs something to be relevant to: without words, start time."""
+        return self.order is EventOrder.RELEVANCE and self.text is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,7 +174,8 @@ class EventQueries(Protocol):
     async def get(self, event_id: UUID) -> EventView | None: ...
 
     async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
-        """Events matching every given filter, ordered by (starts_at, id)."""
+        """Events matching every given filter, ordered by (starts_at, id), or by
+        relevance first when `criteria.by_relevance` (keyset (lead=rank, starts_at, id))."""
         ...
 
 

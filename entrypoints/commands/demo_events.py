@@ -11,6 +11,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from application.ports.security import HtmlSanitizer
+from domain.countries import country_code
 from domain.errors import EventFull
 from domain.event import Event, description_input
 from domain.registration import Registration
@@ -83,7 +84,7 @@ class DemoEventPlanner:
             venue=self._rng.choice(kind.venues),
             address=address,
             city=city.name,
-            country=city.country,
+            country=country_code(city.country) or city.country,
             coordinates=Coordinates(
                 round(city.latitude + self._rng.uniform(-0.03, 0.03), 5),
                 round(city.longitude + self._rng.uniform(-0.045, 0.045), 5),

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 from datetime import datetime
 from uuid import UUID
 
@@ -24,7 +25,10 @@ class CursorCodec:
 
     def encode(self, keyset: Keyset, query: str) -> str:
         sort_value = keyset.sort_value.isoformat() if keyset.sort_value else None
-        payload = json.dumps([sort_value, str(keyset.id)], separators=(",", ":")).encode()
+        fields: list[object] = [sort_value, str(keyset.id)]
+        if keyset.lead is not None:
+            fields.append(keyset.lead)
+        payload = json.dumps(fields, separators=(",", ":")).encode()
         body = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
         return f"{body}.{self._sign(body, query)}"
 
@@ -33,9 +37,13 @@ class CursorCodec:
             body, signature = cursor.split(".", 1)
             if not hmac.compare_digest(signature, self._sign(body, query)):
                 raise ValueError("bad signature")
-            sort_value, row_id = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            sort_value, row_id, *rest = fields
             moment = datetime.fromisoformat(sort_value) if sort_value is not None else None
-            return Keyset(sort_value=moment, id=UUID(row_id))
+            lead = float(rest[0]) if rest else None
+            if len(rest) > 1 or (lead is not None and not math.isfinite(lead)):
+                raise ValueError("not a keyset")
+            return Keyset(sort_value=moment, id=UUID(row_id), lead=lead)
         except (ValueError, TypeError, UnicodeDecodeError) as exc:
             raise InvalidValue("cursor", "is not a cursor from this listing") from exc
 

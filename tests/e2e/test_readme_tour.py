@@ -67,6 +67,14 @@ class Tour:
         (found,) = [body for body in self.bodies if body.get(key) == value]
         return found
 
+    def search_params(self) -> dict[str, str]:
+        """The parameters of the tour's `curl -G "$API/events" --data-urlencode ... -d ...`."""
+        match = re.search(r'-G "\$API/events" (.*?)\n(?=\S)', self.text, re.S)
+        assert match is not None, "the tour shows no search syntax"
+        pairs = re.findall(r"--data-urlencode '([^']*)'", match.group(1))
+        pairs += re.findall(r" -d (\S+)", match.group(1))
+        return dict(pair.split("=", 1) for pair in pairs)
+
     def query(self, prefix: str) -> str:
         match = re.search(rf'"\$API/events\?({re.escape(prefix)}[^"]*)"', self.text)
         assert match is not None, f"the tour has no search starting with {prefix}"
@@ -151,6 +159,16 @@ class Server:
                 pytest.fail(f"{len(subjects)} of {count} messages to {address}:\n{self.logs}")
             self.output.wait(0.1)
             self.output.clear()
+
+    def plain_texts(self, address: str) -> list[str]:
+        """The text/plain parts of the mail in ./data/mail for `address`."""
+        mail = [read_message(path) for path in (self.workdir / "data" / "mail").glob("*.eml")]
+        return [
+            str(body.get_content())
+            for m in mail
+            if m["To"].addresses[0].addr_spec == address
+            and (body := m.get_body(preferencelist=("plain",))) is not None
+        ]
 
     @property
     def logs(self) -> str:
@@ -263,6 +281,14 @@ def test_the_readme_tour_works_against_eventapi_serve(server: Server) -> None:
             assert response.status_code == 200, (query, response.text)
             assert [item["id"] for item in response.json()["items"]] == [event["id"]], query
 
+        # The search syntax of the tour finds it too; the country is stored as its code.
+        response = http.get(f"{API}/events", params=tour.search_params())
+        assert response.status_code == 200, response.text
+        assert [item["id"] for item in response.json()["items"]] == [event["id"]]
+        assert response.json()["items"][0]["location"]["country"] == "DE"
+        response = http.get(f"{API}/events", params={**tour.search_params(), "q": "asyncio -pizza"})
+        assert response.json()["items"] == []
+
         # Sam registers, joins, sees the registration, and leaves.
         response = http.post(f"{API}/auth/register", json=sam_signup)
         assert response.status_code == 201, response.text
@@ -286,6 +312,10 @@ def test_the_readme_tour_works_against_eventapi_serve(server: Server) -> None:
     assert sam_signup["email"] in outbox.stdout
     # The server delivered them itself (SQLite: the in-process worker), into ./data/mail.
     assert "Welcome to eventapi" in server.mail_to(sam_signup["email"], 3)
+    # The plain-text part gives the description as text: no markup, no stray spaces.
+    texts = server.plain_texts(sam_signup["email"])
+    assert any("Two talks, pizza and asyncio." in text for text in texts), texts
+    assert not any("<strong>" in text or "asyncio ." in text for text in texts), texts
 
     # SIGTERM stops the server cleanly: the app shuts down, then uvicorn exits by the
     # signal it caught, as process managers expect.

@@ -166,6 +166,8 @@ def text_of(field: str, length: int) -> str:
         return "a" * 64 + "@" + "".join(f"{label}." for label in labels) + "org"
     if field == "timezone":
         return "x" * length  # not a zone either way: the length check comes first
+    if field == "location.country":  # must name a country; punctuation is ignored
+        return "Germany".ljust(length, ".")
     return "x" * length
 
 

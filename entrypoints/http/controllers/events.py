@@ -22,7 +22,7 @@ from litestar.params import (
 
 from adapters.icalendar_invites import event_calendar
 from application.errors import PreconditionFailed
-from application.ports.queries import DEFAULT_PAGE_SIZE, EventCriteria, EventView
+from application.ports.queries import DEFAULT_PAGE_SIZE, EventCriteria, EventOrder, EventView
 from application.ports.system import Clock
 from application.principal import Principal
 from application.use_cases.cancel_event import CancelEvent, CancelEventCommand
@@ -55,6 +55,33 @@ DATE_OR_MOMENT = (
     r"^(19[7-9][0-9]|2[01][0-9][0-9]|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
     r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
     r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+)
+
+#: The orders of `GET /events`, every one keyset-paginated.
+EventSort = Literal["starts_at", "-starts_at", "relevance"]
+SORT_DESCRIPTION = (
+    "`starts_at` (default): soonest first; `-starts_at`: latest first; "
+    "`relevance`: best matches of `q` first (each searched word or phrase scores 1 when "
+    "the event contains it and 2 more when its title does), ties by start time; "
+    "without `q` it is `starts_at`."
+)
+Q_DESCRIPTION = (
+    "Full-text search over title, description text, venue and city, websearch-style: "
+    "all words are required, each as a word prefix (`volley` finds `volleyball`); "
+    '`"quoted words"` must occur together in that order; `OR` (upper case) between two '
+    "words or phrases accepts either (`pub OR quiz`; it binds tighter than the implicit "
+    'AND); a leading `-` excludes (`concert -jazz`, `-"sold out"`). Case, accents '
+    "(`cafe` finds `Café`) and punctuation do not matter; markup is never searched; "
+    "a `q` without any word (`%`) finds nothing."
+)
+CITY_DESCRIPTION = (
+    "The city starts with these words, the last one possibly cut short, ignoring case, "
+    "accents and surrounding spaces: `Berl` finds Berlin, `New` finds New York and "
+    "Newcastle, `new y` only New York, `Sao Paulo` finds São Paulo"
+)
+COUNTRY_DESCRIPTION = (
+    "An ISO 3166-1 alpha-2 code (`DE`, `gb`) or an English name (`Germany`, `UK`); "
+    "events store the code"
 )
 DateOrMoment = Annotated[
     str | None,
@@ -150,11 +177,18 @@ class EventsController(Controller):
         cursors: NamedDependency[CursorCodec],
         limit: Limit = DEFAULT_PAGE_SIZE,
         cursor: Annotated[str | None, Parameter(max_length=500)] = None,
-        q: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
+        q: Annotated[
+            str | None, Parameter(max_length=200, pattern=NO_NUL, description=Q_DESCRIPTION)
+        ] = None,
         starts_from: DateOrMoment = None,
         starts_to: DateOrMoment = None,
-        city: Annotated[str | None, Parameter(max_length=100, pattern=NO_NUL)] = None,
-        country: Annotated[str | None, Parameter(max_length=100, pattern=NO_NUL)] = None,
+        city: Annotated[
+            str | None, Parameter(max_length=100, pattern=NO_NUL, description=CITY_DESCRIPTION)
+        ] = None,
+        country: Annotated[
+            str | None,
+            Parameter(max_length=100, pattern=NO_NUL, description=COUNTRY_DESCRIPTION),
+        ] = None,
         near: Annotated[
             str | None,
             Parameter(
@@ -171,21 +205,22 @@ class EventsController(Controller):
         available: FromQuery[bool] = False,
         organizer_id: FromQuery[UUID | None] = None,
         status: FromQuery[Literal["draft", "published", "cancelled"]] = "published",
-        sort: FromQuery[Literal["starts_at", "-starts_at"]] = "starts_at",
+        sort: Annotated[EventSort, Parameter(description=SORT_DESCRIPTION)] = "starts_at",
     ) -> EventPage:
         fingerprint = query_fingerprint(request, "events")
         criteria = EventCriteria(
             text=q.strip() or None if q else None,
             starts_from=_moment(starts_from, "starts_from", end_of_day=False),
             starts_to=_moment(starts_to, "starts_to", end_of_day=True),
-            city=city or None,
-            country=country or None,
+            city=city.strip() or None if city else None,
+            country=country.strip() or None if country else None,
             near=_near(near),
             radius_km=radius_km,
             available_only=available,
             organizer_id=organizer_id,
             status=EventStatus(status),
             descending=sort == "-starts_at",
+            order=EventOrder.RELEVANCE if sort == "relevance" else EventOrder.STARTS_AT,
         )
         page = await search_events.execute(
             SearchEventsCommand(
