@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
@@ -13,6 +14,7 @@ from application.ports.queries import (
     CallerView,
     EventCriteria,
     EventQueries,
+    EventSort,
     EventSummary,
     EventView,
     Keyset,
@@ -21,17 +23,20 @@ from application.ports.queries import (
     PersonSummary,
     RegistrationQueries,
     RegistrationView,
+    Total,
     UserCriteria,
     UserQueries,
     UserView,
+    distance_key,
 )
+from domain.errors import InvalidValue
 from domain.event import Event
 from domain.registration import Registration, RegistrationStatus
 from domain.users import User
 from domain.values import Coordinates
 
 T = TypeVar("T")
-SortKey = tuple[datetime | None, UUID]
+SortKey = tuple[datetime | int | float | None, UUID]
 
 
 def keyset_page(
@@ -53,8 +58,10 @@ def keyset_page(
 
 
 def _comparable(key: SortKey) -> tuple[float, UUID]:
-    moment, row_id = key
-    return (moment.timestamp() if moment else 0.0, row_id)
+    value, row_id = key
+    if isinstance(value, datetime):
+        return (value.timestamp(), row_id)
+    return (value or 0.0, row_id)
 
 
 def matches_text(query: str, *texts: str) -> bool:
@@ -73,10 +80,29 @@ class MemoryEventQueries(EventQueries):
 
     async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
         found = [e for e in self._store.state.events.values() if _matches(e, criteria)]
-        result = keyset_page(
-            found, lambda e: (e.window.starts_at, e.id), page, descending=criteria.descending
-        )
-        return Page(items=[self._view(e) for e in result.items], next=result.next)
+        near = criteria.near
+        key: Callable[[Event], SortKey] = lambda e: (e.window.starts_at, e.id)  # noqa: E731
+        after_type: type = datetime
+        if criteria.sort is EventSort.DISTANCE:
+            if near is None:
+                raise InvalidValue("sort", "sort=distance needs near")
+            key = lambda e: (_distance_key(near, e), e.id)  # noqa: E731
+            after_type = int
+        if page.after is not None and not _is(page.after.sort_value, after_type):
+            raise InvalidValue("cursor", "does not belong to this listing")
+        result = keyset_page(found, key, page, descending=criteria.descending)
+        views = [
+            self._view(e)
+            if near is None
+            else replace(self._view(e), distance_km=_distance_key(near, e) / 1000)
+            for e in result.items
+        ]
+        return Page(items=views, next=result.next)
+
+    async def count(self, criteria: EventCriteria, *, exact_up_to: int) -> Total:
+        found = sum(1 for e in self._store.state.events.values() if _matches(e, criteria))
+        # Nothing to estimate in memory; above the cap it is flagged like the others.
+        return Total(found, exact=found <= exact_up_to)
 
     def _view(self, event: Event) -> EventView:
         organizer = self._store.state.users.get(event.organizer_id)
@@ -117,6 +143,16 @@ def _matches(event: Event, c: EventCriteria) -> bool:
         _within(loc.coordinates, c.near, c.radius_km),
     )
     return all(checks)
+
+
+def _is(value: object, kind: type) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def _distance_key(near: Coordinates, event: Event) -> int:
+    point = event.location.coordinates
+    assert point is not None  # only events within the radius are sorted
+    return distance_key(near.distance_km(point))
 
 
 def _within(point: Coordinates | None, near: Coordinates | None, radius_km: float | None) -> bool:

@@ -4,19 +4,37 @@ Full-text search is PostgreSQL's (`websearch_to_tsquery` against the GIN
 expression index of the initial migration); SQLite, the embedded default,
 matches every term as a case-insensitive substring instead, as the in-memory
 adapter does. Distance search prefilters on a bounding box over the indexed
-coordinates, then keeps rows within the exact great-circle distance.
+coordinates, then keeps rows within the exact great-circle distance; sorted by
+distance, it orders by whole metres (`distance_key`) so keysets compare integers.
+`count` is capped: it counts at most one row past the exact limit, and beyond it
+PostgreSQL's planner estimate stands in (SQLite, embedded and small, counts).
 """
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import fold
+from adapters.sql.explain import Explain
 from adapters.sql.mapping import event_view_from_row
 from adapters.sql.paging import keyset_order, page_of
 from adapters.sql.reading import read_only
@@ -24,11 +42,14 @@ from adapters.sql.tables import events, users
 from application.ports.queries import (
     EventCriteria,
     EventQueries,
+    EventSort,
     EventView,
     Keyset,
     Page,
     PageRequest,
+    Total,
 )
+from domain.errors import InvalidValue
 from domain.values import Coordinates
 
 EARTH_RADIUS_KM = 6371.0088
@@ -61,8 +82,22 @@ class SqlEventQueries(EventQueries):
         statement = self.search_statement(criteria, page)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(statement)).mappings().all()
-        views = [event_view_from_row(row) for row in rows]
-        return page_of(views, page, lambda view: Keyset(view.starts_at, view.id))
+        by_distance = criteria.sort is EventSort.DISTANCE
+        views = [
+            (event_view_from_row(row), row["distance_m"] if criteria.near else None) for row in rows
+        ]
+        found = page_of(
+            views,
+            page,
+            lambda pair: Keyset(pair[1] if by_distance else pair[0].starts_at, pair[0].id),
+        )
+        return Page(
+            items=[
+                view if metres is None else replace(view, distance_km=metres / 1000)
+                for view, metres in found.items
+            ],
+            next=found.next,
+        )
 
     def search_statement(self, criteria: EventCriteria, page: PageRequest) -> Select[Any]:
         """The one SELECT behind `search` (public for EXPLAIN in tests and scripts).
@@ -72,21 +107,51 @@ class SqlEventQueries(EventQueries):
         visit the rows it rejects); only the rows of the page are then read and
         joined to their organizer.
         """
+        metres = None if criteria.near is None else self._distance_m(criteria.near)
+        sort_column: ColumnElement[Any] = events.c.starts_at
+        if criteria.sort is EventSort.DISTANCE:
+            if metres is None:
+                raise InvalidValue("sort", "sort=distance needs near")
+            sort_column = metres
         page_ids = keyset_order(
             select(events.c.id).where(*self._filters(criteria)),
             page,
-            sort_column=events.c.starts_at,
+            sort_column=sort_column,
             id_column=events.c.id,
             descending=criteria.descending,
+            sort_by_metres=criteria.sort is EventSort.DISTANCE,
         )
-        ordering = (events.c.starts_at, events.c.id)
-        return (
-            _views()
-            .where(events.c.id.in_(page_ids.scalar_subquery()))
-            .order_by(
-                *(column.desc() if criteria.descending else column.asc() for column in ordering)
-            )
+        ordering = (sort_column, events.c.id)
+        views = _views() if metres is None else _views().add_columns(metres.label("distance_m"))
+        return views.where(events.c.id.in_(page_ids.scalar_subquery())).order_by(
+            *(column.desc() if criteria.descending else column.asc() for column in ordering)
         )
+
+    async def count(self, criteria: EventCriteria, *, exact_up_to: int) -> Total:
+        capped, estimate = self.count_statements(criteria, exact_up_to=exact_up_to)
+        async with self._engine.connect() as connection:
+            found = (await connection.execute(capped)).scalar_one()
+            if found <= exact_up_to:
+                return Total(found, exact=True)
+            if self._postgres:
+                plan = (await connection.execute(Explain(estimate))).scalars().first() or ""
+                rows = re.search(r"rows=(\d+)", plan)
+                guess = int(rows[1]) if rows else 0
+            else:
+                guess = (await connection.execute(estimate)).scalar_one()
+        return Total(max(guess, exact_up_to + 1), exact=False)
+
+    def count_statements(
+        self, criteria: EventCriteria, *, exact_up_to: int
+    ) -> tuple[Select[Any], Select[Any]]:
+        """The capped count (public for EXPLAIN), and what stands in above the cap:
+        on PostgreSQL the statement whose planner row estimate is read (EXPLAIN, not
+        run), on SQLite a full count."""
+        matching = select(literal(1)).select_from(events).where(*self._filters(criteria))
+        capped = select(func.count()).select_from(matching.limit(exact_up_to + 1).subquery())
+        if self._postgres:
+            return capped, matching
+        return capped, select(func.count()).select_from(matching.subquery())
 
     def _filters(self, c: EventCriteria) -> list[ColumnElement[bool]]:
         filters: list[ColumnElement[bool]] = [events.c.status == c.status.value]
@@ -122,14 +187,22 @@ class SqlEventQueries(EventQueries):
 
     def _near(self, near: Coordinates, radius_km: float) -> list[ColumnElement[bool]]:
         filters = _bounding_box(near, radius_km)
-        if self._postgres:
-            distance = _haversine_sql(near)
-        else:
-            distance = func.eventapi_distance_km(
-                near.latitude, near.longitude, events.c.latitude, events.c.longitude
-            )
-        filters.append(distance <= radius_km)
+        filters.append(self._distance_km(near) <= radius_km)
         return filters
+
+    def _distance_km(self, near: Coordinates) -> ColumnElement[float]:
+        if self._postgres:
+            return _haversine_sql(near)
+        return func.eventapi_distance_km(
+            near.latitude, near.longitude, events.c.latitude, events.c.longitude
+        )
+
+    def _distance_m(self, near: Coordinates) -> ColumnElement[int]:
+        """application.ports.queries.distance_key in SQL: whole metres, rounded down."""
+        metres = self._distance_km(near) * 1000
+        if self._postgres:
+            return cast(func.floor(metres), BigInteger)
+        return cast(metres, Integer)  # SQLite truncates towards zero: floor, as >= 0
 
 
 def _views() -> Select[Any]:

@@ -18,6 +18,7 @@ import re
 import sys
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +30,13 @@ from adapters.sql.event_queries import SqlEventQueries
 from adapters.sql.explain import Explain
 from adapters.sql.migrate import upgrade_database
 from adapters.sql.tables import events, users
-from application.ports.queries import EventCriteria, Keyset, PageRequest
+from application.ports.queries import (
+    EXACT_TOTAL_UP_TO,
+    EventCriteria,
+    EventSort,
+    Keyset,
+    PageRequest,
+)
 from domain.event import EventStatus
 from domain.values import Coordinates
 
@@ -162,6 +169,13 @@ async def explain_all(engine: AsyncEngine) -> list[tuple[str, str, float]]:
         deep = await _deep_cursor(connection)
         organizer = await connection.scalar(select(events.c.organizer_id).limit(1))
     first, after = PageRequest(), PageRequest(after=deep)
+    assert isinstance(deep.sort_value, datetime)
+    near = EventCriteria(near=Coordinates(45.0, 2.0), radius_km=25)
+    nearest = replace(near, sort=EventSort.DISTANCE)
+    wide = EventCriteria(near=Coordinates(45.0, 2.0), radius_km=300, sort=EventSort.DISTANCE)
+    # A distance cursor a few pages in, as a client paging nearest-first holds it.
+    page = await queries.search(nearest, PageRequest(limit=100))
+    assert page.next is not None, "seed more events: nothing past the first page"
     cases = [
         ("first page", EventCriteria(), first),
         ("deep cursor page", EventCriteria(), after),
@@ -173,11 +187,22 @@ async def explain_all(engine: AsyncEngine) -> list[tuple[str, str, float]]:
         ("date range", EventCriteria(starts_from=deep.sort_value), first),
         ("available seats", EventCriteria(available_only=True), first),
         ("drafts", EventCriteria(status=EventStatus.DRAFT), first),
-        ("near 25 km", EventCriteria(near=Coordinates(45.0, 2.0), radius_km=25), first),
+        ("near 25 km", near, first),
+        ("near 25 km, by distance", nearest, first),
+        ("near 25 km, distance cursor", nearest, PageRequest(after=page.next)),
+        ("near 300 km, by distance", wide, first),
     ]
+    statements = [(name, queries.search_statement(c, p)) for name, c, p in cases]
+    # include=total: the count that runs (capped), and the planner's estimate above it.
+    for name, criteria in (
+        ("total, everything", EventCriteria()),
+        ("total, near 25 km", near),
+        ("total, text search", EventCriteria(text="robotics chess")),
+    ):
+        capped, _ = queries.count_statements(criteria, exact_up_to=EXACT_TOTAL_UP_TO)
+        statements.append((name + " (capped)", capped))
     summary = []
-    for name, criteria, page in cases:
-        statement = queries.search_statement(criteria, page)
+    for name, statement in statements:
         async with engine.connect() as connection:
             lines = (await connection.execute(Explain(statement, analyze=True))).scalars().all()
         plan = "\n".join(lines)
@@ -205,9 +230,9 @@ async def main() -> None:
         summary = await explain_all(engine)
     finally:
         await engine.dispose()
-    print(f"\n{'query':<26} {'execution ms':>12}  index")
+    print(f"\n{'query':<34} {'execution ms':>12}  index")
     for name, indexes, ms in summary:
-        print(f"{name:<26} {ms:>12.3f}  {indexes}")
+        print(f"{name:<34} {ms:>12.3f}  {indexes}")
 
 
 if __name__ == "__main__":

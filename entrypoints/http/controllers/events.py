@@ -12,10 +12,17 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, SkipValidation
+from msgspec import UNSET
 
 from adapters.icalendar_invites import event_calendar
 from application.errors import PreconditionFailed
-from application.ports.queries import DEFAULT_PAGE_SIZE, EventCriteria, EventView
+from application.ports.queries import (
+    DEFAULT_PAGE_SIZE,
+    EXACT_TOTAL_UP_TO,
+    EventCriteria,
+    EventSort,
+    EventView,
+)
 from application.ports.system import Clock
 from application.principal import Principal
 from application.use_cases.cancel_event import CancelEvent, CancelEventCommand
@@ -35,9 +42,11 @@ from entrypoints.http.schemas.common import given
 from entrypoints.http.schemas.events import (
     CancelIn,
     EventChangesIn,
+    EventListItem,
     EventOut,
     EventPage,
     NewEventIn,
+    TotalOut,
 )
 
 Principal_ = NamedDependency[Principal | None]
@@ -99,7 +108,15 @@ class EventsController(Controller):
     @get(
         "",
         summary="List and search events",
-        description="Published events for everyone; organizers and admins add `status=draft`.",
+        description=(
+            "Published events for everyone; organizers and admins add `status=draft`.\n\n"
+            "`sort=distance` lists the nearest first and needs `near` (with `radius_km`); "
+            "whenever `near` is given, each item carries its `distance_km` (to the metre, "
+            "rounded down). `include=total` adds `total`: `{value, exact}`, exact up to "
+            f"{EXACT_TOTAL_UP_TO:,} matches, and above that a planner estimate (never "
+            f"below {EXACT_TOTAL_UP_TO + 1:,}) with `exact: false`. Without it no counting "
+            "is done."
+        ),
         security=OPTIONAL_BEARER,
         responses=responses(400, 401, 403, 429),
     )
@@ -121,7 +138,11 @@ class EventsController(Controller):
         available: FromQuery[bool] = False,
         organizer_id: FromQuery[UUID | None] = None,
         status: FromQuery[Literal["draft", "published", "cancelled"]] = "published",
-        sort: FromQuery[Literal["starts_at", "-starts_at"]] = "starts_at",
+        sort: FromQuery[Literal["starts_at", "-starts_at", "distance"]] = "starts_at",
+        include: Annotated[
+            Literal["total"] | None,
+            Parameter(description="`total`: count the matches as well (see above)"),
+        ] = None,
     ) -> EventPage:
         fingerprint = query_fingerprint(request, "events")
         criteria = EventCriteria(
@@ -135,18 +156,21 @@ class EventsController(Controller):
             available_only=available,
             organizer_id=organizer_id,
             status=EventStatus(status),
-            descending=sort == "-starts_at",
+            sort=EventSort(sort.removeprefix("-")),
+            descending=sort.startswith("-"),
         )
         page = await search_events.execute(
             SearchEventsCommand(
                 actor=principal,
                 criteria=criteria,
                 page=page_request(cursors, limit, cursor, fingerprint),
+                include_total=include == "total",
             )
         )
         return EventPage(
-            items=[EventOut.of(view) for view in page.items],
+            items=[EventListItem.of(view) for view in page.items],
             next_cursor=cursors.encode(page.next, fingerprint) if page.next else None,
+            total=TotalOut(page.total.value, page.total.exact) if page.total else UNSET,
         )
 
     @post(
