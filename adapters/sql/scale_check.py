@@ -102,6 +102,8 @@ def _event_row(rng: random.Random, organizer: uuid.UUID, now: datetime) -> tuple
         "revision": 1,
         "created_at": now,
         "updated_at": now,
+        "geocode_attempted_at": None,  # geocoding bookkeeping (migration 0002)
+        "geocode_retry_at": None,
     }
     return tuple(values[name] for name in EVENT_COLUMNS)
 
