@@ -113,7 +113,7 @@ class EventsController(Controller):
             "`sort=distance` lists the nearest first and needs `near` (with `radius_km`); "
             "whenever `near` is given, each item carries its `distance_km` (to the metre, "
             "rounded down). `include=total` adds `total`: `{value, exact}`, exact up to "
-            f"{EXACT_TOTAL_UP_TO:,} matches, and above that a planner estimate (never "
+            f"{EXACT_TOTAL_UP_TO:,} matches, and above that an estimate (never "
             f"below {EXACT_TOTAL_UP_TO + 1:,}) with `exact: false`. Without it no counting "
             "is done."
         ),
