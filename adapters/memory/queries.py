@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
@@ -12,6 +13,7 @@ from application.ports.queries import (
     CallerQueries,
     CallerView,
     EventCriteria,
+    EventOrder,
     EventQueries,
     EventSummary,
     EventView,
@@ -21,9 +23,11 @@ from application.ports.queries import (
     PersonSummary,
     RegistrationQueries,
     RegistrationView,
+    Total,
     UserCriteria,
     UserQueries,
     UserView,
+    distance_key,
 )
 from application.search import (
     SearchDocument,
@@ -41,7 +45,7 @@ from domain.users import User
 from domain.values import Coordinates
 
 T = TypeVar("T")
-SortKey = tuple[datetime | None, UUID]
+SortKey = tuple[datetime | int | float | None, UUID]
 
 
 def keyset_page(
@@ -63,8 +67,10 @@ def keyset_page(
 
 
 def _comparable(key: SortKey) -> tuple[float, UUID]:
-    moment, row_id = key
-    return (moment.timestamp() if moment else 0.0, row_id)
+    value, row_id = key
+    if isinstance(value, datetime):
+        return (value.timestamp(), row_id)
+    return (value or 0.0, row_id)
 
 
 class MemoryEventQueries(EventQueries):
@@ -78,15 +84,35 @@ class MemoryEventQueries(EventQueries):
     async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
         query = parse_query(criteria.text or "")
         found = [e for e in self._store.state.events.values() if _matches(e, criteria, query)]
+        near = criteria.near
+        if criteria.order is EventOrder.DISTANCE and near is None:
+            raise InvalidValue("sort", "sort=distance needs near")
         if criteria.by_relevance and not query.is_empty:
-            return self._by_relevance(found, query, page)
-        result = keyset_page(
-            found, lambda e: (e.window.starts_at, e.id), page, descending=criteria.descending
+            return self._by_relevance(found, query, page, near)
+        key: Callable[[Event], SortKey] = lambda e: (e.window.starts_at, e.id)  # noqa: E731
+        after_type: type = datetime
+        if criteria.order is EventOrder.DISTANCE and near is not None:
+            key = lambda e: (_distance_key(near, e), e.id)  # noqa: E731
+            after_type = int
+        if page.after is not None and not _is(page.after.sort_value, after_type):
+            raise InvalidValue("cursor", "does not belong to this listing")
+        result = keyset_page(found, key, page, descending=criteria.descending)
+        return Page(items=[self._view_near(e, near) for e in result.items], next=result.next)
+
+    async def count(self, criteria: EventCriteria, *, exact_up_to: int) -> Total:
+        query = parse_query(criteria.text or "")
+        found = sum(1 for e in self._store.state.events.values() if _matches(e, criteria, query))
+        # Nothing to estimate in memory; above the cap it is flagged like the others.
+        return Total(found, exact=found <= exact_up_to)
+
+    def _view_near(self, event: Event, near: Coordinates | None) -> EventView:
+        view = self._view(event)
+        return (
+            view if near is None else replace(view, distance_km=_distance_key(near, event) / 1000)
         )
-        return Page(items=[self._view(e) for e in result.items], next=result.next)
 
     def _by_relevance(
-        self, found: list[Event], query: SearchQuery, page: PageRequest
+        self, found: list[Event], query: SearchQuery, page: PageRequest, near: Coordinates | None
     ) -> Page[EventView]:
         """Highest rank first, then (starts_at, id); keyset (lead=rank, starts_at, id)."""
 
@@ -105,7 +131,7 @@ class MemoryEventQueries(EventQueries):
         )
         after = page.after
         if after is not None:
-            if after.lead is None or after.sort_value is None:
+            if after.lead is None or not isinstance(after.sort_value, datetime):
                 raise InvalidValue("cursor", "does not belong to this listing")
             start = position(after.lead, after.sort_value, after.id)
             keyed = [entry for entry in keyed if entry[0] > start]
@@ -115,7 +141,7 @@ class MemoryEventQueries(EventQueries):
         if more and items:
             _, last_rank, last = items[-1]
             next_ = Keyset(last.window.starts_at, last.id, lead=float(last_rank))
-        return Page(items=[self._view(e) for _, _, e in items], next=next_)
+        return Page(items=[self._view_near(e, near) for _, _, e in items], next=next_)
 
     def _view(self, event: Event) -> EventView:
         organizer = self._store.state.users.get(event.organizer_id)
@@ -170,6 +196,16 @@ def _matches(event: Event, c: EventCriteria, query: SearchQuery) -> bool:
         _within(loc.coordinates, c.near, c.radius_km),
     )
     return all(checks)
+
+
+def _is(value: object, kind: type) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def _distance_key(near: Coordinates, event: Event) -> int:
+    point = event.location.coordinates
+    assert point is not None  # only events within the radius are sorted
+    return distance_key(near.distance_km(point))
 
 
 def _within(point: Coordinates | None, near: Coordinates | None, radius_km: float | None) -> bool:

@@ -8,22 +8,30 @@ migration 0004; SQLite, the embedded default, compiles it to `LIKE`s over the
 same columns. Both match the very same words, so they agree with each other and
 with the in-memory adapter. Relevance is counted with `LIKE`s on both.
 Distance search prefilters on a bounding box over the indexed coordinates,
-then keeps rows within the exact great-circle distance.
+then keeps rows within the exact great-circle distance; sorted by distance, it
+orders by whole metres (`distance_key`) so keysets compare integers. `count` is
+capped: it counts at most one row past the exact limit, and beyond it
+PostgreSQL's planner estimate stands in (SQLite, embedded and small, counts).
 """
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Select,
     Uuid,
     and_,
     case,
+    cast,
     false,
     func,
     literal,
@@ -35,17 +43,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.explain import Explain
 from adapters.sql.mapping import event_view_from_row
 from adapters.sql.paging import keyset_order, page_of
 from adapters.sql.reading import fetch_all, fetch_first, read_only
 from adapters.sql.tables import UtcDateTime, events, users
 from application.ports.queries import (
     EventCriteria,
+    EventOrder,
     EventQueries,
     EventView,
     Keyset,
     Page,
     PageRequest,
+    Total,
 )
 from application.search import (
     TEXT_POINTS,
@@ -111,14 +122,38 @@ class SqlEventQueries(EventQueries):
     async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
         statement = self.search_statement(criteria, page)
         rows = await fetch_all(self._engine, statement)
+        with_distance = criteria.near is not None
         if _ranked(criteria):
-            ranked = [(event_view_from_row(row), row["rank"]) for row in rows]
+            ranked = [
+                (
+                    event_view_from_row(row),
+                    row["rank"],
+                    row["distance_m"] if with_distance else None,
+                )
+                for row in rows
+            ]
             found = page_of(
-                ranked, page, lambda pair: Keyset(pair[0].starts_at, pair[0].id, lead=pair[1])
+                ranked,
+                page,
+                lambda entry: Keyset(entry[0].starts_at, entry[0].id, lead=entry[1]),
             )
-            return Page(items=[view for view, _ in found.items], next=found.next)
-        views = [event_view_from_row(row) for row in rows]
-        return page_of(views, page, lambda view: Keyset(view.starts_at, view.id))
+            return Page(
+                items=[_with_distance(view, metres) for view, _, metres in found.items],
+                next=found.next,
+            )
+        by_distance = criteria.order is EventOrder.DISTANCE
+        views = [
+            (event_view_from_row(row), row["distance_m"] if with_distance else None) for row in rows
+        ]
+        found_ = page_of(
+            views,
+            page,
+            lambda pair: Keyset(pair[1] if by_distance else pair[0].starts_at, pair[0].id),
+        )
+        return Page(
+            items=[_with_distance(view, metres) for view, metres in found_.items],
+            next=found_.next,
+        )
 
     def search_statement(self, criteria: EventCriteria, page: PageRequest) -> Select[Any]:
         """The one SELECT behind `search` (public for EXPLAIN in tests and scripts).
@@ -128,32 +163,38 @@ class SqlEventQueries(EventQueries):
         visit the rows it rejects); only the rows of the page are then read and
         joined to their organizer.
         """
+        metres = None if criteria.near is None else self._distance_m(criteria.near)
+        if criteria.order is EventOrder.DISTANCE and metres is None:
+            raise InvalidValue("sort", "sort=distance needs near")
         if _ranked(criteria):
-            return self._by_relevance(criteria, page)
+            return self._by_relevance(criteria, page, metres)
+        sort_column: ColumnElement[Any] = events.c.starts_at
+        if criteria.order is EventOrder.DISTANCE and metres is not None:
+            sort_column = metres
         page_ids = keyset_order(
             select(events.c.id).where(*self._filters(criteria)),
             page,
-            sort_column=events.c.starts_at,
+            sort_column=sort_column,
             id_column=events.c.id,
             descending=criteria.descending,
+            sort_by_metres=criteria.order is EventOrder.DISTANCE,
         )
-        ordering = (events.c.starts_at, events.c.id)
-        return (
-            _views()
-            .where(events.c.id.in_(page_ids.scalar_subquery()))
-            .order_by(
-                *(column.desc() if criteria.descending else column.asc() for column in ordering)
-            )
+        ordering = (sort_column, events.c.id)
+        views = _views() if metres is None else _views().add_columns(metres.label("distance_m"))
+        return views.where(events.c.id.in_(page_ids.scalar_subquery())).order_by(
+            *(column.desc() if criteria.descending else column.asc() for column in ordering)
         )
 
-    def _by_relevance(self, criteria: EventCriteria, page: PageRequest) -> Select[Any]:
+    def _by_relevance(
+        self, criteria: EventCriteria, page: PageRequest, metres: ColumnElement[int] | None
+    ) -> Select[Any]:
         """Best first, then (starts_at, id): the page's ids and ranks are picked
         among the matches, then only the rows of the page are read."""
         rank = relevance(parse_query(criteria.text or ""))
         picked = select(events.c.id, rank.label("rank")).where(*self._filters(criteria))
         if page.after is not None:
             after = page.after
-            if after.lead is None or after.sort_value is None:
+            if after.lead is None or not isinstance(after.sort_value, datetime):
                 raise InvalidValue("cursor", "does not belong to this listing")
             position = tuple_(events.c.starts_at, events.c.id)
             start = tuple_(literal(after.sort_value, UtcDateTime()), literal(after.id, Uuid()))
@@ -165,12 +206,38 @@ class SqlEventQueries(EventQueries):
             .limit(page.limit + 1)
             .subquery("page_rows")
         )
+        views = _views() if metres is None else _views().add_columns(metres.label("distance_m"))
         return (
-            _views()
-            .add_columns(page_rows.c.rank)
+            views.add_columns(page_rows.c.rank)
             .join(page_rows, page_rows.c.id == events.c.id)
             .order_by(page_rows.c.rank.desc(), events.c.starts_at, events.c.id)
         )
+
+    async def count(self, criteria: EventCriteria, *, exact_up_to: int) -> Total:
+        capped, estimate = self.count_statements(criteria, exact_up_to=exact_up_to)
+        async with self._engine.connect() as connection:
+            found = (await connection.execute(capped)).scalar_one()
+            if found <= exact_up_to:
+                return Total(found, exact=True)
+            if self._postgres:
+                plan = (await connection.execute(Explain(estimate))).scalars().first() or ""
+                rows = re.search(r"rows=(\d+)", plan)
+                guess = int(rows[1]) if rows else 0
+            else:
+                guess = (await connection.execute(estimate)).scalar_one()
+        return Total(max(guess, exact_up_to + 1), exact=False)
+
+    def count_statements(
+        self, criteria: EventCriteria, *, exact_up_to: int
+    ) -> tuple[Select[Any], Select[Any]]:
+        """The capped count (public for EXPLAIN), and what stands in above the cap:
+        on PostgreSQL the statement whose planner row estimate is read (EXPLAIN, not
+        run), on SQLite a full count."""
+        matching = select(literal(1)).select_from(events).where(*self._filters(criteria))
+        capped = select(func.count()).select_from(matching.limit(exact_up_to + 1).subquery())
+        if self._postgres:
+            return capped, matching
+        return capped, select(func.count()).select_from(matching.subquery())
 
     def _filters(self, c: EventCriteria) -> list[ColumnElement[bool]]:
         filters: list[ColumnElement[bool]] = [events.c.status == c.status.value]
@@ -212,14 +279,26 @@ class SqlEventQueries(EventQueries):
 
     def _near(self, near: Coordinates, radius_km: float) -> list[ColumnElement[bool]]:
         filters = _bounding_box(near, radius_km)
-        if self._postgres:
-            distance = _haversine_sql(near)
-        else:
-            distance = func.eventapi_distance_km(
-                near.latitude, near.longitude, events.c.latitude, events.c.longitude
-            )
-        filters.append(distance <= radius_km)
+        filters.append(self._distance_km(near) <= radius_km)
         return filters
+
+    def _distance_km(self, near: Coordinates) -> ColumnElement[float]:
+        if self._postgres:
+            return _haversine_sql(near)
+        return func.eventapi_distance_km(
+            near.latitude, near.longitude, events.c.latitude, events.c.longitude
+        )
+
+    def _distance_m(self, near: Coordinates) -> ColumnElement[int]:
+        """application.ports.queries.distance_key in SQL: whole metres, rounded down."""
+        metres = self._distance_km(near) * 1000
+        if self._postgres:
+            return cast(func.floor(metres), BigInteger)
+        return cast(metres, Integer)  # SQLite truncates towards zero: floor, as >= 0
+
+
+def _with_distance(view: EventView, metres: int | None) -> EventView:
+    return view if metres is None else replace(view, distance_km=metres / 1000)
 
 
 def _next_prefix(prefix: str) -> str:

@@ -164,8 +164,15 @@ Index(
 )
 Index("ix_events_country_key_starts_at", events.c.country_key, events.c.starts_at, events.c.id)
 Index("ix_events_organizer_starts_at", events.c.organizer_id, events.c.starts_at, events.c.id)
-# Bounding-box prefilter of distance searches.
-Index("ix_events_latitude_longitude", events.c.latitude, events.c.longitude)
+# Bounding-box prefilter of distance searches. Status and id ride along (INCLUDE,
+# PostgreSQL; migration 0005) so that sorting by distance, which measures every
+# candidate in the box, reads index entries only.
+Index(
+    "ix_events_latitude_longitude",
+    events.c.latitude,
+    events.c.longitude,
+    postgresql_include=["status", "id"],
+)
 #: Events whose address the geocoding worker has not tried yet (a small set: the
 #: partial index holds only them), and failed tries waiting for their retry. The
 #: worker's query repeats these very terms, which is how both planners match them.

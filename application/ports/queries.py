@@ -6,6 +6,7 @@ adapter can serve them with one flat SELECT.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -22,15 +23,18 @@ T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+#: `include=total` counts exactly up to this many matches, then estimates.
+EXACT_TOTAL_UP_TO = 10_000
 
 
 @dataclass(frozen=True, slots=True)
 class Keyset:
     """Where a page ended: the sort value of its last row (None when rows are
-    ordered by id alone) and that row's id as the tie-breaker; `lead` is a value
-    sorted on before both (the relevance of a `sort=relevance` search)."""
+    ordered by id alone; a whole number of metres when ordered by distance) and
+    that row's id as the tie-breaker; `lead` is a value sorted on before both (the
+    relevance of a `sort=relevance` search)."""
 
-    sort_value: datetime | None
+    sort_value: datetime | int | float | None
     id: UUID
     lead: float | None = None
 
@@ -46,9 +50,19 @@ class PageRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Total:
+    """How many rows match: exact up to EXACT_TOTAL_UP_TO (`exact` is then True);
+    above that an estimate, never below EXACT_TOTAL_UP_TO + 1, with `exact` False."""
+
+    value: int
+    exact: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     items: list[T]
     next: Keyset | None
+    total: Total | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +90,8 @@ class EventView:
     revision: int
     created_at: datetime
     updated_at: datetime
+    #: From the search's `near` point (to the metre, rounded down); None without one.
+    distance_km: float | None = None
 
     @property
     def available_seats(self) -> int:
@@ -139,6 +155,14 @@ class EventOrder(StrEnum):
     STARTS_AT = "starts_at"
     #: Best matches of `text` first (application/search.py), then (starts_at, id).
     RELEVANCE = "relevance"
+    #: Nearest first from `near`, to the metre (see distance_key); needs `near`.
+    DISTANCE = "distance"
+
+
+def distance_key(distance_km: float) -> int:
+    """The sort key of a distance: whole metres, rounded down. Keysets compare
+    integers, never floats, so every backend pages through the same order."""
+    return math.floor(distance_km * 1000)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,7 +199,14 @@ class EventQueries(Protocol):
 
     async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
         """Events matching every given filter, ordered by (starts_at, id), or by
-        relevance first when `criteria.by_relevance` (keyset (lead=rank, starts_at, id))."""
+        relevance first when `criteria.by_relevance` (keyset (lead=rank, starts_at, id)),
+        or by (distance_key, id) for EventOrder.DISTANCE; with `near`, each view carries
+        its distance_km."""
+        ...
+
+    async def count(self, criteria: EventCriteria, *, exact_up_to: int) -> Total:
+        """How many events `search` would list: exact up to `exact_up_to`, else an
+        estimate of at least `exact_up_to + 1` (never a full count on a big table)."""
         ...
 
 

@@ -24,7 +24,8 @@ class CursorCodec:
         self._key = key
 
     def encode(self, keyset: Keyset, query: str) -> str:
-        sort_value = keyset.sort_value.isoformat() if keyset.sort_value else None
+        value = keyset.sort_value
+        sort_value = value.isoformat() if isinstance(value, datetime) else value
         fields: list[object] = [sort_value, str(keyset.id)]
         if keyset.lead is not None:
             fields.append(keyset.lead)
@@ -39,14 +40,22 @@ class CursorCodec:
                 raise ValueError("bad signature")
             fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
             sort_value, row_id, *rest = fields
-            moment = datetime.fromisoformat(sort_value) if sort_value is not None else None
             lead = float(rest[0]) if rest else None
             if len(rest) > 1 or (lead is not None and not math.isfinite(lead)):
                 raise ValueError("not a keyset")
-            return Keyset(sort_value=moment, id=UUID(row_id), lead=lead)
+            return Keyset(sort_value=_sort_value(sort_value), id=UUID(row_id), lead=lead)
         except (ValueError, TypeError, UnicodeDecodeError) as exc:
             raise InvalidValue("cursor", "is not a cursor from this listing") from exc
 
     def _sign(self, body: str, query: str) -> str:
         mac = hmac.new(self._key, f"{query}\n{body}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac[:18]).decode()
+
+
+def _sort_value(raw: object) -> datetime | int | float | None:
+    """A moment (ISO 8601 text), a number (whole metres, say) or nothing."""
+    if raw is None or (isinstance(raw, int | float) and not isinstance(raw, bool)):
+        return raw
+    if isinstance(raw, str):
+        return datetime.fromisoformat(raw)
+    raise ValueError("not a sort value")

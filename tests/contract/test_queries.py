@@ -6,7 +6,17 @@ from datetime import timedelta
 
 import pytest
 
-from application.ports.queries import EventCriteria, Page, PageRequest, UserCriteria, UserView
+from application.ports.queries import (
+    EventCriteria,
+    EventOrder,
+    Page,
+    PageRequest,
+    Total,
+    UserCriteria,
+    UserView,
+    distance_key,
+)
+from domain.errors import InvalidValue
 from domain.event import Event, EventStatus
 from domain.registration import RegistrationStatus
 from domain.users import Role, User
@@ -247,3 +257,111 @@ async def test_cancelled_registrations_are_never_listed_as_attendees(backend: Ba
     assert (await backend.registrations.attendees(event.id, cancelled, PageRequest())).items == []
     everyone = await backend.registrations.attendees(event.id, None, PageRequest())
     assert [r.id for r in everyone.items] == [kept.id]
+
+
+@pytest.fixture
+async def around_berlin(backend: Backend) -> list[Event]:
+    """Events at known distances from BERLIN: two at one spot, two less than a metre
+    apart (the same whole metre, so the id decides), one out of reach, one nowhere."""
+    organizer = a_user(role=Role.ORGANIZER)
+    north = Coordinates(BERLIN.latitude + 0.01, BERLIN.longitude)  # ~1.1 km
+    events = [
+        an_event(organizer, title="Potsdam", coordinates=POTSDAM, starts_at=NOW + timedelta(1)),
+        an_event(organizer, title="North A", coordinates=north, starts_at=NOW + timedelta(2)),
+        an_event(organizer, title="Centre", coordinates=BERLIN, starts_at=NOW + timedelta(3)),
+        an_event(organizer, title="North B", coordinates=north, starts_at=NOW + timedelta(4)),
+        an_event(
+            organizer,
+            title="North, a hair further",
+            coordinates=Coordinates(north.latitude + 0.000001, north.longitude),
+            starts_at=NOW + timedelta(5),
+        ),
+        an_event(organizer, title="Hamburg", coordinates=HAMBURG, starts_at=NOW + timedelta(6)),
+        an_event(organizer, title="Nowhere", starts_at=NOW + timedelta(7)),
+    ]
+    await store(backend, organizer, *events)
+    return events
+
+
+def nearest_first(events: list[Event], origin: Coordinates) -> list[Event]:
+    def key(event: Event) -> tuple[int, str]:
+        assert event.location.coordinates is not None
+        return distance_key(origin.distance_km(event.location.coordinates)), str(event.id)
+
+    return sorted(events, key=key)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 100])
+async def test_sort_by_distance_pages_nearest_first(
+    backend: Backend, around_berlin: list[Event], limit: int
+) -> None:
+    criteria = EventCriteria(near=BERLIN, radius_km=100, order=EventOrder.DISTANCE)
+    expected = nearest_first(around_berlin[:5], BERLIN)
+    # Sanity: the three "north" events share a whole metre, so ids break the tie.
+    assert [e.title for e in expected][:1] == ["Centre"]
+    assert [e.title for e in expected][-1] == "Potsdam"
+
+    assert await everything(backend, criteria, limit=limit) == ids(*expected)
+    backwards = EventCriteria(
+        near=BERLIN, radius_km=100, order=EventOrder.DISTANCE, descending=True
+    )
+    assert await everything(backend, backwards, limit=limit) == ids(*expected[::-1])
+
+
+async def test_each_item_carries_its_distance_when_near_is_given(
+    backend: Backend, around_berlin: list[Event]
+) -> None:
+    by_id = {e.id: e for e in around_berlin}
+    for order in EventOrder:
+        criteria = EventCriteria(near=BERLIN, radius_km=30, order=order)
+        page = await backend.events.search(criteria, PageRequest(limit=100))
+        assert len(page.items) == 5
+        for view in page.items:
+            point = by_id[view.id].location.coordinates
+            assert point is not None
+            assert view.distance_km == distance_key(BERLIN.distance_km(point)) / 1000
+    potsdam = next(v for v in page.items if v.title == "Potsdam")
+    assert potsdam.distance_km is not None and 26 < potsdam.distance_km < 28
+    centre = next(v for v in page.items if v.title == "Centre")
+    assert centre.distance_km == 0.0
+    plain = await backend.events.search(EventCriteria(), PageRequest(limit=100))
+    assert {view.distance_km for view in plain.items} == {None}
+
+
+async def test_a_cursor_of_another_order_is_refused(
+    backend: Backend, around_berlin: list[Event]
+) -> None:
+    by_distance = EventCriteria(near=BERLIN, radius_km=100, order=EventOrder.DISTANCE)
+    by_start = EventCriteria(near=BERLIN, radius_km=100)
+    distance_page = await backend.events.search(by_distance, PageRequest(limit=1))
+    start_page = await backend.events.search(by_start, PageRequest(limit=1))
+    assert distance_page.next is not None and start_page.next is not None
+    assert isinstance(distance_page.next.sort_value, int)
+
+    with pytest.raises(InvalidValue) as refused:
+        await backend.events.search(by_start, PageRequest(after=distance_page.next))
+    assert refused.value.field == "cursor"
+    with pytest.raises(InvalidValue) as refused:
+        await backend.events.search(by_distance, PageRequest(after=start_page.next))
+    assert refused.value.field == "cursor"
+
+
+@pytest.mark.parametrize(
+    ("criteria", "matching"),
+    [
+        (EventCriteria(), 7),
+        (EventCriteria(near=BERLIN, radius_km=30), 5),
+        (EventCriteria(near=BERLIN, radius_km=30, order=EventOrder.DISTANCE), 5),
+        (EventCriteria(text="north"), 3),
+        (EventCriteria(status=EventStatus.DRAFT), 0),
+    ],
+)
+async def test_totals_are_exact_up_to_the_limit_then_flagged_estimates(
+    backend: Backend, around_berlin: list[Event], criteria: EventCriteria, matching: int
+) -> None:
+    assert await backend.events.count(criteria, exact_up_to=100) == Total(matching, exact=True)
+    assert await backend.events.count(criteria, exact_up_to=matching) == Total(matching, exact=True)
+    if matching:
+        estimate = await backend.events.count(criteria, exact_up_to=matching - 1)
+        assert estimate.exact is False
+        assert estimate.value >= matching  # never below the limit + 1

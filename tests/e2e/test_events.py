@@ -683,6 +683,9 @@ async def test_drafts_are_listed_only_for_their_organizer_and_admins(api: Api) -
         ({"near": "52.52,13.405", "radius_km": "nan"}, "radius_km"),
         ({"status": "deleted"}, "status"),
         ({"sort": "title"}, "sort"),
+        ({"sort": "distance"}, "sort"),
+        ({"sort": "distance", "q": "python"}, "sort"),
+        ({"include": "everything"}, "include"),
         ({"available": "perhaps"}, "available"),
         ({"organizer_id": "not-a-uuid"}, "organizer_id"),
         ({"limit": "101"}, "limit"),
@@ -819,3 +822,73 @@ async def test_a_cancelled_event_says_so_in_its_calendar_entry(api: Api) -> None
     response = await api.client.get(f"{API}/events/{event['id']}/calendar.ics")
 
     assert "STATUS:CANCELLED" in response.text.split("\r\n")
+
+
+async def test_sort_by_distance_pages_nearest_first_with_distances(api: Api) -> None:
+    await catalogue(api)
+    near = {"near": "52.52,13.405", "radius_km": "1000", "sort": "distance"}
+    expected = ["Python meetup", "Data science day", "Oktoberfest hack night", "Rust workshop"]
+
+    seen: list[tuple[str, float]] = []
+    cursor: str | None = None
+    for _ in range(len(expected) + 1):
+        params = {**near, "limit": "1", **({"cursor": cursor} if cursor else {})}
+        response = await api.client.get(f"{API}/events", params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen += [(item["title"], item["distance_km"]) for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [title for title, _ in seen] == expected
+    distances = [km for _, km in seen]
+    assert distances == sorted(distances)
+    assert 1 < distances[0] < 3 and 4 < distances[1] < 6  # Kulturbrauerei, Urania
+    assert 480 < distances[2] < 530 and 850 < distances[3] < 900  # Munich, Paris
+    assert all(round(km, 3) == km for km in distances)  # whole metres
+
+    by_start = (await api.client.get(f"{API}/events", params={**near, "sort": "starts_at"})).json()[
+        "items"
+    ]
+    assert [item["title"] for item in by_start] == PUBLISHED  # near alone: by start time
+    assert all("distance_km" in item for item in by_start)
+    plain = (await api.client.get(f"{API}/events")).json()["items"]
+    assert plain and all("distance_km" not in item for item in plain)
+
+
+async def test_a_distance_cursor_is_not_a_start_time_cursor(api: Api) -> None:
+    await catalogue(api)
+    near = {"near": "52.52,13.405", "radius_km": "1000", "limit": "1"}
+    first = (await api.client.get(f"{API}/events", params={**near, "sort": "distance"})).json()
+
+    replayed = await api.client.get(
+        f"{API}/events", params={**near, "cursor": first["next_cursor"]}
+    )
+    assert_problem(replayed, 400)
+
+
+async def test_include_total_counts_the_matches_only_when_asked(api: Api) -> None:
+    await catalogue(api)
+
+    plain = (await api.client.get(f"{API}/events", params={"limit": "1"})).json()
+    assert "total" not in plain
+    counted = await api.client.get(f"{API}/events", params={"limit": "1", "include": "total"})
+    assert counted.status_code == 200, counted.text
+    assert counted.json()["total"] == {"value": len(PUBLISHED), "exact": True}
+    berlin = await api.client.get(
+        f"{API}/events", params={"city": "berlin", "include": "total", "limit": "1"}
+    )
+    assert berlin.json()["total"] == {"value": 2, "exact": True}
+    # The cursor of a counted listing pages on, counting again.
+    rest = await api.client.get(
+        f"{API}/events",
+        params={"limit": "5", "include": "total", "cursor": counted.json()["next_cursor"]},
+    )
+    assert len(rest.json()["items"]) == len(PUBLISHED) - 1
+    assert rest.json()["total"] == {"value": len(PUBLISHED), "exact": True}
+    nothing = await api.client.get(f"{API}/events", params={"q": "cobol", "include": "total"})
+    assert nothing.json() == {
+        "items": [],
+        "next_cursor": None,
+        "total": {"value": 0, "exact": True},
+    }

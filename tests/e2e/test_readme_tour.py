@@ -75,10 +75,12 @@ class Tour:
         pairs += re.findall(r" -d (\S+)", match.group(1))
         return dict(pair.split("=", 1) for pair in pairs)
 
-    def query(self, prefix: str) -> str:
-        match = re.search(rf'"\$API/events\?({re.escape(prefix)}[^"]*)"', self.text)
-        assert match is not None, f"the tour has no search starting with {prefix}"
-        return match.group(1)
+    def query(self, prefix: str, containing: str = "") -> str:
+        """The first search starting with `prefix` (and containing `containing`)."""
+        for match in re.finditer(rf'"\$API/events\?({re.escape(prefix)}[^"]*)"', self.text):
+            if containing in match.group(1):
+                return match.group(1)
+        raise AssertionError(f"the tour has no search starting with {prefix} ({containing})")
 
 
 @dataclass
@@ -280,6 +282,13 @@ def test_the_readme_tour_works_against_eventapi_serve(server: Server) -> None:
             response = http.get(f"{API}/events?{query}")
             assert response.status_code == 200, (query, response.text)
             assert [item["id"] for item in response.json()["items"]] == [event["id"]], query
+        # Nearest first, with the distance, and the total on request.
+        nearest = http.get(f"{API}/events?{tour.query('near=', containing='sort=distance')}")
+        assert nearest.status_code == 200, nearest.text
+        (found,) = nearest.json()["items"]
+        assert found["id"] == event["id"]
+        assert 0.5 < found["distance_km"] < 2  # Torstraße 1 from 52.52,13.40
+        assert nearest.json()["total"] == {"value": 1, "exact": True}
 
         # The search syntax of the tour finds it too; the country is stored as its code.
         response = http.get(f"{API}/events", params=tour.search_params())

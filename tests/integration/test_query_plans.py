@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql.event_queries import SqlEventQueries
 from adapters.sql.explain import Explain
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from application.ports.queries import EventCriteria, EventOrder, Keyset, PageRequest
+from application.ports.queries import (
+    EXACT_TOTAL_UP_TO,
+    EventCriteria,
+    EventOrder,
+    Keyset,
+    PageRequest,
+)
 from domain.values import Coordinates
 from tests.builders import NOW, a_user, an_event, new_id
 
@@ -58,6 +64,9 @@ async def engine(postgres_engine: AsyncEngine) -> AsyncEngine:
 
 AFTER = Keyset(NOW + timedelta(days=3), new_id())
 RELEVANCE = EventOrder.RELEVANCE
+NEAR = EventCriteria(near=Coordinates(52.5, 13.4), radius_km=5)
+NEAREST = EventCriteria(near=Coordinates(52.5, 13.4), radius_km=5, order=EventOrder.DISTANCE)
+AFTER_METRES = Keyset(1200, new_id())
 
 
 @pytest.mark.parametrize(
@@ -81,11 +90,9 @@ RELEVANCE = EventOrder.RELEVANCE
         (EventCriteria(country="at"), PageRequest(), "ix_events_country_key_starts_at"),
         (EventCriteria(country="Austria"), PageRequest(), "ix_events_country_key_starts_at"),
         (EventCriteria(organizer_id=new_id()), PageRequest(), "ix_events_organizer_starts_at"),
-        (
-            EventCriteria(near=Coordinates(52.5, 13.4), radius_km=5),
-            PageRequest(),
-            "ix_events_latitude_longitude",
-        ),
+        (NEAR, PageRequest(), "ix_events_latitude_longitude"),
+        (NEAREST, PageRequest(), "ix_events_latitude_longitude"),
+        (NEAREST, PageRequest(after=AFTER_METRES), "ix_events_latitude_longitude"),
     ],
 )
 async def test_each_listing_uses_its_index(
@@ -94,3 +101,30 @@ async def test_each_listing_uses_its_index(
     explained = await plan(engine, criteria, page)
     assert index in explained, explained
     assert "Seq Scan on events" not in explained, explained
+
+
+@pytest.mark.parametrize(
+    ("criteria", "index"),
+    [
+        (EventCriteria(), "ix_events_"),  # any: every event is in some index
+        # The city prefix is in two indexes: its own, and the listing index carries
+        # city_key too (migration 0004); at this size the planner may take either.
+        (EventCriteria(city="BERLIN"), "ix_events_"),
+        (EventCriteria(text="rust evening"), "ix_events_search_text"),
+        (NEAR, "ix_events_latitude_longitude"),
+    ],
+)
+async def test_the_capped_total_counts_from_the_index(
+    engine: AsyncEngine, criteria: EventCriteria, index: str
+) -> None:
+    capped, estimated = SqlEventQueries(engine).count_statements(
+        criteria, exact_up_to=EXACT_TOTAL_UP_TO
+    )
+    for statement in (capped, estimated):
+        async with engine.connect() as connection:
+            await connection.execute(text("SET enable_seqscan = off"))
+            explained = "\n".join((await connection.execute(Explain(statement))).scalars())
+        assert index in explained, explained
+        assert "Seq Scan on events" not in explained, explained
+        # The count stops one row past the exact limit; the estimate is only planned.
+        assert ("Limit" in explained) is (statement is capped), explained

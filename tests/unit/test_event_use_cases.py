@@ -14,7 +14,7 @@ from adapters.memory.state import MemoryState
 from application.errors import NotAuthenticated, PreconditionFailed
 from application.event_input import LocationInput, WindowInput
 from application.ports.notifications import Notification, NotificationKind
-from application.ports.queries import EventCriteria, EventView, PageRequest
+from application.ports.queries import EventCriteria, EventOrder, EventView, PageRequest, Total
 from application.principal import Principal
 from application.use_cases.cancel_event import CancelEventCommand
 from application.use_cases.create_event import CreateEventCommand
@@ -844,6 +844,37 @@ async def test_search_near_a_point_within_a_radius(world: World) -> None:
     ]
 
 
+async def test_search_nearest_first(world: World) -> None:
+    organizer = await person(world, Role.ORGANIZER)
+    hamburg = await make(world, organizer, days=1, at=HAMBURG)
+    potsdam = await make(world, organizer, days=2, at=POTSDAM)
+    berlin = await make(world, organizer, days=3, at=BERLIN)
+    nearest = EventCriteria(near=BERLIN, radius_km=300, order=EventOrder.DISTANCE)
+
+    assert await search(world, nearest) == [berlin, potsdam, hamburg]
+
+
+async def test_the_total_is_counted_only_when_asked_for(world: World) -> None:
+    organizer = await person(world, Role.ORGANIZER)
+    for day in range(3):
+        await make(world, organizer, days=day)
+
+    def command(include_total: bool) -> SearchEventsCommand:
+        return SearchEventsCommand(
+            actor=None, criteria=EventCriteria(), page=world.page(2), include_total=include_total
+        )
+
+    assert (await world.search_events.execute(command(False))).total is None
+    assert (await world.search_events.execute(command(True))).total == Total(3, exact=True)
+    foreign_drafts = SearchEventsCommand(
+        actor=organizer,
+        criteria=EventCriteria(status=EventStatus.DRAFT, organizer_id=world.ids.new_id()),
+        page=world.page(),
+        include_total=True,
+    )
+    assert (await world.search_events.execute(foreign_drafts)).total == Total(0, exact=True)
+
+
 async def test_search_for_events_with_seats_left(world: World) -> None:
     organizer = await person(world, Role.ORGANIZER)
     full = await make(world, organizer, days=1, capacity=1)
@@ -911,6 +942,7 @@ async def test_drafts_are_listed_for_their_organizers_and_admins_only(world: Wor
             "starts_to",
         ),
         (EventCriteria(text="x" * 201), "q"),
+        (EventCriteria(order=EventOrder.DISTANCE), "sort"),
     ],
 )
 async def test_invalid_search_criteria_are_refused(

@@ -19,10 +19,17 @@ from litestar.params import (
     Parameter,
     SkipValidation,
 )
+from msgspec import UNSET
 
 from adapters.icalendar_invites import event_calendar
 from application.errors import PreconditionFailed
-from application.ports.queries import DEFAULT_PAGE_SIZE, EventCriteria, EventOrder, EventView
+from application.ports.queries import (
+    DEFAULT_PAGE_SIZE,
+    EXACT_TOTAL_UP_TO,
+    EventCriteria,
+    EventOrder,
+    EventView,
+)
 from application.ports.system import Clock
 from application.principal import Principal
 from application.use_cases.cancel_event import CancelEvent, CancelEventCommand
@@ -42,9 +49,11 @@ from entrypoints.http.schemas.common import given
 from entrypoints.http.schemas.events import (
     CancelIn,
     EventChangesIn,
+    EventListItem,
     EventOut,
     EventPage,
     NewEventIn,
+    TotalOut,
 )
 
 Principal_ = NamedDependency[Principal | None]
@@ -58,12 +67,12 @@ DATE_OR_MOMENT = (
 )
 
 #: The orders of `GET /events`, every one keyset-paginated.
-EventSort = Literal["starts_at", "-starts_at", "relevance"]
+EventSort = Literal["starts_at", "-starts_at", "relevance", "distance"]
 SORT_DESCRIPTION = (
     "`starts_at` (default): soonest first; `-starts_at`: latest first; "
     "`relevance`: best matches of `q` first (each searched word or phrase scores 1 when "
     "the event contains it and 2 more when its title does), ties by start time; "
-    "without `q` it is `starts_at`."
+    "without `q` it is `starts_at`; `distance`: nearest to `near` first (needs `near`)."
 )
 Q_DESCRIPTION = (
     "Full-text search over title, description text, venue and city, websearch-style: "
@@ -165,7 +174,15 @@ class EventsController(Controller):
     @get(
         "",
         summary="List and search events",
-        description="Published events for everyone; organizers and admins add `status=draft`.",
+        description=(
+            "Published events for everyone; organizers and admins add `status=draft`.\n\n"
+            "`sort=distance` lists the nearest first and needs `near` (with `radius_km`); "
+            "whenever `near` is given, each item carries its `distance_km` (to the metre, "
+            "rounded down). `include=total` adds `total`: `{value, exact}`, exact up to "
+            f"{EXACT_TOTAL_UP_TO:,} matches, and above that an estimate (never "
+            f"below {EXACT_TOTAL_UP_TO + 1:,}) with `exact: false`. Without it no counting "
+            "is done."
+        ),
         security=OPTIONAL_BEARER,
         responses=responses(400, 401, 403, 429),
     )
@@ -206,6 +223,10 @@ class EventsController(Controller):
         organizer_id: FromQuery[UUID | None] = None,
         status: FromQuery[Literal["draft", "published", "cancelled"]] = "published",
         sort: Annotated[EventSort, Parameter(description=SORT_DESCRIPTION)] = "starts_at",
+        include: Annotated[
+            Literal["total"] | None,
+            Parameter(description="`total`: count the matches as well (see above)"),
+        ] = None,
     ) -> EventPage:
         fingerprint = query_fingerprint(request, "events")
         criteria = EventCriteria(
@@ -219,19 +240,21 @@ class EventsController(Controller):
             available_only=available,
             organizer_id=organizer_id,
             status=EventStatus(status),
+            order=EventOrder(sort.removeprefix("-")),
             descending=sort == "-starts_at",
-            order=EventOrder.RELEVANCE if sort == "relevance" else EventOrder.STARTS_AT,
         )
         page = await search_events.execute(
             SearchEventsCommand(
                 actor=principal,
                 criteria=criteria,
                 page=page_request(cursors, limit, cursor, fingerprint),
+                include_total=include == "total",
             )
         )
         return EventPage(
-            items=[EventOut.of(view) for view in page.items],
+            items=[EventListItem.of(view) for view in page.items],
             next_cursor=cursors.encode(page.next, fingerprint) if page.next else None,
+            total=TotalOut(page.total.value, page.total.exact) if page.total else UNSET,
         )
 
     @post(

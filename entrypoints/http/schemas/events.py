@@ -160,6 +160,33 @@ class EventOut(Struct, frozen=True):
         )
 
 
+class EventListItem(EventOut, frozen=True):
+    """An event in a listing: with `near`, also how far it is from there."""
+
+    distance_km: (
+        Annotated[float, Meta(ge=0, description="From `near`, in km, rounded down to the metre")]
+        | UnsetType
+    ) = UNSET
+
+    @classmethod
+    def of(cls, view: EventView) -> EventListItem:
+        base = EventOut.of(view)
+        fields = {name: getattr(base, name) for name in base.__struct_fields__}
+        if view.distance_km is not None:
+            fields["distance_km"] = view.distance_km
+        return cls(**fields)
+
+
+class TotalOut(Struct, frozen=True):
+    """How many events match (`include=total`)."""
+
+    value: Annotated[int, Meta(ge=0)]
+    #: False above the exact limit: `value` is then an estimate.
+    exact: Annotated[bool, Meta(description="False when `value` is an estimate")]
+
+
 class EventPage(Struct, frozen=True):
-    items: list[EventOut]
+    items: list[EventListItem]
     next_cursor: str | None
+    #: Only with `include=total`.
+    total: TotalOut | UnsetType = UNSET
