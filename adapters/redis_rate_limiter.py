@@ -26,6 +26,7 @@ an outage does not add a connect timeout to every request.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import secrets
 import time
@@ -117,6 +118,10 @@ class RedisRateLimiter(RateLimiter):
         self._time_offset = time_offset
         self._monotonic = monotonic
         self._down_until = 0.0
+        # A hit's member only has to differ from every other hit's: random per
+        # limiter (per process), then a counter; no urandom call per request.
+        self._member_prefix = secrets.token_hex(8) + ":"
+        self._hits = itertools.count()
         self._failures = 0
         self._unlogged_failures = 0
         self._last_warning: float | None = None
@@ -134,7 +139,7 @@ class RedisRateLimiter(RateLimiter):
                         args=[
                             rate.limit,
                             rate.period_seconds,
-                            secrets.token_hex(12),
+                            f"{self._member_prefix}{next(self._hits)}",
                             self._offset(),
                         ],
                     )

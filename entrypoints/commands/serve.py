@@ -7,11 +7,13 @@ import logging
 import logging.config
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from typing import TextIO
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from entrypoints.commands.database import migrate
 from entrypoints.commands.preflight import (
@@ -85,6 +87,10 @@ def serve(
             port=port,
             workers=workers,
             lifespan="on",
+            # HTTP/1.1 parsed by httptools (llhttp, C) on uvloop, Nagle off on every
+            # connection: see docs/adr/0007-tcp-nodelay-uvloop-httptools.md.
+            http=NODELAY_PROTOCOL,
+            loop="uvloop",
             # The app itself decides who the client is (the peer, or X-Forwarded-For from
             # EVENTAPI_TRUSTED_PROXIES only), so uvicorn must pass the peer on untouched;
             # its default would trust the header from any local process.
@@ -104,6 +110,31 @@ def serve(
         if metrics_dir is not None:
             os.environ.pop(METRICS_DIR_VARIABLE, None)
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with Nagle's algorithm off on each connection.
+
+    asyncio sets TCP_NODELAY only on sockets it sees made with `IPPROTO_TCP`, and the
+    listening socket uvicorn shares between `--workers` is made with protocol 0: its
+    connections kept Nagle on, and each keep-alive response waited ~40 ms for the
+    client's delayed ACK (Kludex/uvicorn#3149). uvloop happens to set the option
+    itself; this does not rely on it (docs/adr/0007-tcp-nodelay-uvloop-httptools.md)."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        set_nodelay(transport)
+        super().connection_made(transport)
+
+
+def set_nodelay(transport: asyncio.BaseTransport) -> None:
+    """TCP_NODELAY on the socket under `transport`, if it is a TCP one."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+#: Each worker process imports it by this name (uvicorn takes a dotted path).
+NODELAY_PROTOCOL = f"{__name__}:{NoDelayHttpToolsProtocol.__name__}"
 
 
 async def _migrate(settings: Settings) -> None:

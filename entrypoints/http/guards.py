@@ -15,9 +15,15 @@ from application.errors import NotAuthenticated
 from entrypoints.http.credentials import MALFORMED, credentials_of
 
 
-def requires_bearer(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_bearer(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """Signed-in routes answer 401 to callers without a valid access token before
-    validating a body."""
+    validating a body.
+
+    A coroutine although it awaits nothing: Litestar runs a plain function guard in
+    its thread pool, a hop per signed-in request (~9 % of a join's CPU) for what is
+    two attribute reads."""
     credentials = credentials_of(connection.scope)
     if not credentials.presented:
         raise NotAuthenticated("sign in to do this")

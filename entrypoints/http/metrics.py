@@ -92,10 +92,21 @@ def multiprocess_mode() -> bool:
     return values.ValueClass is not values.MutexValue
 
 
+#: The samples of each (method, route, status) seen, so a request does not look its
+#: labels up again (`labels()` takes a lock and checks every value each time).
+#: Bounded: routes are templates, methods and statuses few.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    labels = (method, route, str(status))
-    REQUESTS.labels(*labels).inc()
-    LATENCY.labels(*labels).observe(seconds)
+    children = _CHILDREN.get((method, route, status))
+    if children is None:
+        labels = (method, route, str(status))
+        children = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
+        if len(_CHILDREN) < 10_000:
+            _CHILDREN[(method, route, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def count_refusal(policy: str) -> None:

@@ -30,29 +30,28 @@ def request_context(app: ASGIApp) -> ASGIApp:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        headers = _headers(scope)
-        given = headers.get(REQUEST_ID, "")
+        given = ""
+        signed_in = False
+        for raw_name, value in scope.get("headers", ()):
+            name = raw_name.lower()
+            if name == b"x-request-id":
+                given = value.decode("latin-1")
+            elif name == b"authorization":
+                signed_in = True
         request_id = given if _SANE_ID.match(given) else secrets.token_hex(16)
         state: MutableMapping[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         docs = scope["path"].startswith("/schema") and not scope["path"].endswith(".json")
-        signed_in = "authorization" in headers
+        extra = (_DOCS_HEADERS if docs else _API_HEADERS) + (_NO_STORE if signed_in else ())
+        own_id = (b"x-request-id", request_id.encode())
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                out = list(message.get("headers", []))
+                out = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in out}
-                extra = {
-                    b"x-request-id": request_id.encode(),
-                    b"x-content-type-options": b"nosniff",
-                    b"x-frame-options": b"DENY",
-                    b"referrer-policy": b"no-referrer",
-                    b"content-security-policy": (DOCS_CSP if docs else API_CSP).encode(),
-                    b"cross-origin-opener-policy": b"same-origin",
-                }
-                if signed_in:
-                    extra[b"cache-control"] = b"no-store"
-                out += [(k, v) for k, v in extra.items() if k not in present]
+                if b"x-request-id" not in present:
+                    out.append(own_id)
+                out += [header for header in extra if header[0] not in present]
                 message["headers"] = out
             await send(message)
 
@@ -61,8 +60,17 @@ def request_context(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {
-        name.decode("latin-1").lower(): value.decode("latin-1")
-        for name, value in scope.get("headers", [])
-    }
+def _security_headers(csp: str) -> tuple[tuple[bytes, bytes], ...]:
+    return (
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", csp.encode()),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    )
+
+
+#: Built once: every response adds these unless it set its own.
+_API_HEADERS = _security_headers(API_CSP)
+_DOCS_HEADERS = _security_headers(DOCS_CSP)
+_NO_STORE = ((b"cache-control", b"no-store"),)

@@ -26,7 +26,7 @@ from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from litestar.utils.path import normalize_path
 
 from entrypoints.http.metrics import UNMATCHED, count_refusal, observe_request
-from entrypoints.http.rate_limits import client_address, trusted_networks
+from entrypoints.http.rate_limits import client_of, trusted_networks
 
 log = logging.getLogger("eventapi.access")
 
@@ -105,11 +105,6 @@ def _policy(header: str | None) -> str:
 
 def _log(scope: HTTPScope, route: str, status: int, seconds: float, proxies: Any) -> None:
     state: MutableMapping[str, Any] = scope.get("state") or {}
-    forwarded = [
-        value.decode("latin-1")
-        for name, value in scope.get("headers", [])
-        if name.lower() == b"x-forwarded-for"
-    ]
     fields: dict[str, Any] = {
         "request_id": state.get("request_id"),
         "method": scope["method"],
@@ -117,7 +112,7 @@ def _log(scope: HTTPScope, route: str, status: int, seconds: float, proxies: Any
         "path": _printable(scope["path"]),
         "status": status,
         "duration_ms": round(seconds * 1000, 2),
-        "client": client_address(scope.get("client"), forwarded, proxies),
+        "client": client_of(scope, proxies),
     }
     if (user_id := state.get(USER_ID)) is not None:
         fields["user_id"] = str(user_id)

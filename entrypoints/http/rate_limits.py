@@ -43,6 +43,7 @@ end of the effective window").
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import re
@@ -89,8 +90,7 @@ def rate_limits(app: ASGIApp, limiter: RateLimiter, settings: Settings) -> ASGIA
         if path in EXEMPT_EXACT or path.startswith(EXEMPT_PREFIXES):
             await app(scope, receive, send)
             return
-        headers = _headers(scope)
-        address = client_address(scope.get("client"), headers.get("x-forwarded-for", []), proxies)
+        address = client_of(scope, proxies)
         claims = credentials_of(scope).claims
         user = None if claims is None else str(claims.user_id)
         checks = _applicable(scope["method"], path, address, user, policies)
@@ -103,7 +103,7 @@ def rate_limits(app: ASGIApp, limiter: RateLimiter, settings: Settings) -> ASGIA
                 continue
             decisions.append((rate, decision))
             if not decision.allowed:
-                await _refuse(send, rate, decision, headers.get("origin", []), cors_origins)
+                await _refuse(send, rate, decision, header_values(scope, b"origin"), cors_origins)
                 return
         if not decisions:
             await app(scope, receive, send)
@@ -195,6 +195,21 @@ def trusted_networks(entries: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
 
 
+#: Where `client_of` keeps the address it found, in `scope["state"]`.
+CLIENT_KEY = "eventapi.client"
+
+
+def client_of(scope: Scope, proxies: tuple[Network, ...]) -> str:
+    """The request's client address, found once and kept in the scope's state for
+    every later layer (the rate limits key by it, the access log reports it)."""
+    state: MutableMapping[str, Any] = scope.setdefault("state", {})
+    found = state.get(CLIENT_KEY)
+    if found is None:
+        forwarded = header_values(scope, b"x-forwarded-for") if proxies else []
+        found = state[CLIENT_KEY] = client_address(scope.get("client"), forwarded, proxies)
+    return str(found)
+
+
 def client_address(peer: Any, forwarded_for: list[str], proxies: tuple[Network, ...]) -> str:
     """The address a limit is keyed by (see the module docstring)."""
     peer_host = str(peer[0]) if isinstance(peer, list | tuple) and peer else ""
@@ -231,7 +246,10 @@ def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _normal(host: str) -> str:
+    """The canonical spelling of an address (or the host, cut short, if it is none).
+    Cached: the same few peers ask on every request, and parsing costs microseconds."""
     address = _ip(host)
     if address is not None:
         return str(address)
@@ -243,15 +261,18 @@ def _normal(host: str) -> str:
 
 def normal_path(path: str) -> str:
     """The path as the router will see it: no repeated or trailing slashes."""
+    if "//" not in path and (len(path) == 1 or not path.endswith("/")):
+        return path  # the usual case, without a regex
     path = re.sub(r"/{2,}", "/", path)
     return path.rstrip("/") or "/"
 
 
-def _headers(scope: Scope) -> MutableMapping[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for name, value in scope.get("headers", []):
-        found.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
-    return found
+def header_values(scope: Scope, name: bytes) -> list[str]:
+    """Every value of the header `name` (lower case), in order; no other header is
+    decoded."""
+    return [
+        value.decode("latin-1") for key, value in scope.get("headers", []) if key.lower() == name
+    ]
 
 
 def _sf_string(value: str) -> str:
