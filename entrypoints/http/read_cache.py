@@ -11,10 +11,10 @@ request's log and metrics, serves what anonymous callers read most:
   many distinct queries for too few repeats.
 
 Signed-in requests (any `Authorization` header) pass through: they may see
-drafts. So does a request with an `Origin` when CORS is configured (Litestar's
-CORS headers depend on it). Only 200s are stored, so an error is never served
-from the cache, and every query answered from it once passed Litestar's
-validation.
+drafts. So does a GET with a body (which Litestar refuses) and, when CORS is
+configured, a request with an `Origin` (Litestar's CORS headers depend on it).
+Only 200s are stored, so an error is never served from the cache, and every
+query answered from it once passed Litestar's validation.
 
 A hit with `If-None-Match` naming the entry's ETag is a 304, from the entry
 alone. On a miss the request reaches Litestar without `If-None-Match`, so the
@@ -55,6 +55,7 @@ LISTING_PARAMETERS = frozenset(
 #: Responses larger than this are not kept (a page of 100 long events is ~1 MB).
 MAX_ENTRY_BYTES = 512 * 1024
 _SKIP_HEADERS = frozenset({b"authorization", b"origin"})
+_BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 
 
 def read_key(path: str, query_string: bytes) -> ReadKey | None:
@@ -111,8 +112,8 @@ def read_cache(app: ASGIApp, cache: ReadCache, *, cors: bool) -> ASGIApp:
         if_none_match: bytes | None = None
         for name, value in scope["headers"]:
             lowered = name.lower()
-            if lowered in skipped:
-                await app(scope, receive, send)
+            if lowered in skipped or (lowered in _BODY_HEADERS and value not in {b"", b"0"}):
+                await app(scope, receive, send)  # Litestar judges a GET with a body
                 return
             if lowered == b"if-none-match":
                 if_none_match = value

@@ -379,3 +379,25 @@ async def test_an_unreachable_redis_serves_every_read_from_the_database(
     assert after.json()["attendee_count"] == 1
     assert titles(page) == [event["title"]]
     assert queries.reads == 4
+
+
+async def test_a_get_with_a_body_is_refused_even_when_its_answer_is_cached(api: Api) -> None:
+    assert (await anonymous(api, LISTING)).status_code == 200
+
+    with_body = await api.client.request("GET", LISTING, json={"status": "draft"})
+
+    assert with_body.status_code == 400
+
+
+async def test_a_browser_origin_still_gets_its_cors_headers(
+    database: tuple[str, str], tmp_path: Path
+) -> None:
+    _, url = database
+    origin = "https://app.example.org"
+    async with instance(url, tmp_path / "data", EVENTAPI_CORS_ORIGINS=origin) as api:
+        assert (await anonymous(api, LISTING)).status_code == 200  # now cached
+        from_a_page = await anonymous(api, LISTING, Origin=origin)
+
+    assert from_a_page.status_code == 200
+    assert from_a_page.headers["access-control-allow-origin"] == origin
+    assert "etag" in from_a_page.headers["access-control-expose-headers"].lower()
