@@ -15,7 +15,10 @@ from adapters.html_sanitizer import Nh3Sanitizer
 from adapters.jwt_tokens import JwtTokenService
 from adapters.mail.composer import MailComposer
 from adapters.memory.rate_limiter import MemoryRateLimiter
+from adapters.memory.read_cache import MemoryReadCache
+from adapters.redis_client import redis_client
 from adapters.redis_rate_limiter import RedisRateLimiter
+from adapters.redis_read_cache import RedisReadCache
 from adapters.sql.caller_queries import SqlCallerQueries
 from adapters.sql.engine import create_database_engine
 from adapters.sql.event_locations import SqlEventLocations
@@ -30,6 +33,7 @@ from adapters.system_clock import SystemClock
 from adapters.uuid7 import Uuid7Generator
 from application.delivery_policy import DeliveryPolicy
 from application.password_checks import PasswordChecks
+from application.read_cache import InvalidatingUnitOfWorkFactory
 from application.use_cases.cancel_event import CancelEvent
 from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.close_own_account import CloseOwnAccount
@@ -81,7 +85,30 @@ class Container(containers.DeclarativeContainer):
         max_overflow=0,
         pool_timeout=settings.provided.database.pool_timeout,
     )
-    uow = providers.Singleton(SqlUnitOfWorkFactory, engine, ids)
+    #: The one Redis client (and pool) of this process, when EVENTAPI_REDIS_URL is set.
+    redis = providers.Singleton(redis_client, settings.provided.rate_limits.redis_url)
+    #: Anonymous reads kept ready (docs/performance.md, "Read cache"): shared through
+    #: Redis when it is configured, else in this process; off when the TTL is 0.
+    read_cache = providers.Selector(
+        settings.provided.read_cache_backend,
+        off=providers.Singleton(MemoryReadCache, 0),
+        memory=providers.Singleton(MemoryReadCache, settings.provided.read_cache.ttl_seconds),
+        redis=providers.Singleton(
+            RedisReadCache,
+            redis,
+            settings.provided.read_cache.ttl_seconds,
+            prefix=providers.Callable(
+                "{}:rc".format, settings.provided.rate_limits.redis_key_prefix
+            ),
+        ),
+    )
+    #: Every committed unit of work tells the read cache what it changed
+    #: (application/read_cache.py).
+    uow = providers.Singleton(
+        InvalidatingUnitOfWorkFactory,
+        providers.Singleton(SqlUnitOfWorkFactory, engine, ids),
+        read_cache,
+    )
     event_queries = providers.Singleton(SqlEventQueries, engine)
     registration_queries = providers.Singleton(SqlRegistrationQueries, engine)
     user_queries = providers.Singleton(SqlUserQueries, engine)
@@ -111,7 +138,7 @@ class Container(containers.DeclarativeContainer):
         memory=memory_limiter,
         redis=providers.Singleton(
             RedisRateLimiter,
-            settings.provided.rate_limits.redis_url,
+            redis,
             memory_limiter,
             prefix=settings.provided.rate_limits.key_prefix,
         ),
@@ -207,7 +234,10 @@ async def close_resources(container: Container) -> None:
     container.engine.reset()
     try:
         limiter = container.limiter()
+        read_cache = container.read_cache()
     except ValueError:  # a malformed EVENTAPI_REDIS_URL, in a command that uses no Redis
         return
     if isinstance(limiter, RedisRateLimiter):
         await limiter.aclose()
+    if isinstance(limiter, RedisRateLimiter) or isinstance(read_cache, RedisReadCache):
+        await container.redis().aclose()  # the client both share

@@ -268,6 +268,19 @@ class WorkerSettings:
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadCacheSettings:
+    """What anonymous readers read most, kept ready (docs/performance.md, "Read cache")."""
+
+    #: Seconds an entry lives at most, under invalidation by every change; 0 turns it off.
+    ttl_seconds: int = 30
+
+    @classmethod
+    def from_environment(cls, read: _Reader) -> ReadCacheSettings:
+        default = cls()
+        return cls(ttl_seconds=read.number("READ_CACHE_TTL", default.ttl_seconds, low=0, high=3600))
+
+
 ENVIRONMENTS = ("development", "production", "test")
 
 
@@ -284,10 +297,19 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    read_cache: ReadCacheSettings = field(default_factory=ReadCacheSettings)
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def read_cache_backend(self) -> str:
+        """`redis` (shared by every process) when Redis is configured, `memory` when
+        not, `off` when EVENTAPI_READ_CACHE_TTL is 0."""
+        if self.read_cache.ttl_seconds <= 0:
+            return "off"
+        return "redis" if self.rate_limits.redis_url else "memory"
 
     @property
     def runs_inprocess_worker(self) -> bool:
@@ -316,6 +338,7 @@ class Settings:
             security=SecuritySettings.from_environment(read, data_dir, production=production),
             http=HttpSettings.from_environment(read, production=production),
             worker=WorkerSettings.from_environment(read),
+            read_cache=ReadCacheSettings.from_environment(read),
             log_format=_log_format(read.text("LOG_FORMAT", default.log_format)),
         )
 

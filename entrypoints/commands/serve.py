@@ -36,6 +36,8 @@ WORKER_START_SECONDS = 60
 log = logging.getLogger("eventapi.serve")
 #: prometheus_client's multiprocess mode: where each server process writes its samples.
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+#: Set to 0 for the worker processes when several share no Redis (see `serve`).
+READ_CACHE_TTL_VARIABLE = "EVENTAPI_READ_CACHE_TTL"
 #: Wildcard addresses, only to print a reachable URL instead; nothing binds to them here.
 _ANY_ADDRESS = {"0.0.0.0", "::", ""}  # noqa: S104  # nosec B104
 
@@ -79,6 +81,12 @@ def serve(
     metrics_dir = tempfile.mkdtemp(prefix="eventapi-metrics-") if workers > 1 else None
     if metrics_dir is not None:
         os.environ[METRICS_DIR_VARIABLE] = metrics_dir
+    # An in-process read cache would not see the other processes' writes: off, unless
+    # Redis shares one cache (and its invalidations) between them all.
+    read_cache_off = workers > 1 and settings.read_cache_backend == "memory"
+    configured_ttl = os.environ.get(READ_CACHE_TTL_VARIABLE)
+    if read_cache_off:
+        os.environ[READ_CACHE_TTL_VARIABLE] = "0"
     try:
         uvicorn.run(
             APP_FACTORY,
@@ -107,6 +115,10 @@ def serve(
             access_log=False,
         )
     finally:
+        if read_cache_off:
+            os.environ.pop(READ_CACHE_TTL_VARIABLE, None)
+            if configured_ttl is not None:
+                os.environ[READ_CACHE_TTL_VARIABLE] = configured_ttl
         if metrics_dir is not None:
             os.environ.pop(METRICS_DIR_VARIABLE, None)
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -35,6 +35,7 @@ from entrypoints.http.observe import observe
 from entrypoints.http.openapi import COMPONENTS, DocumentedOpenAPIConfig
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limits import rate_limits
+from entrypoints.http.read_cache import read_cache
 from entrypoints.settings import Settings
 from entrypoints.worker import BackgroundWorker
 
@@ -150,13 +151,23 @@ def create_app(container: Container | None = None) -> Litestar:
     # Outside the router, not in `middleware=`: Litestar runs app middleware only for
     # matched routes, and 404s and 405s must carry the request id and headers too.
     # Rate limits count every request (404s too), before routing, inside the request id;
-    # they key signed-in callers by the credentials read once just outside them. Each
+    # they key signed-in callers by the credentials read once just outside them; anonymous
+    # reads answered from the read cache are counted by them too. Each
     # request is logged and measured around both, so their refusals are too.
     app.asgi_handler = request_context(
         observe(
             bearer_credentials(
                 rate_limits(
-                    _true_allow_header(_head_as_get(app.asgi_handler), app),
+                    _true_allow_header(
+                        _head_as_get(
+                            read_cache(
+                                app.asgi_handler,
+                                container.read_cache(),
+                                cors=bool(settings.http.cors_origins),
+                            )
+                        ),
+                        app,
+                    ),
                     container.limiter(),
                     settings,
                 ),
