@@ -22,7 +22,14 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
-from application.ports.queries import EventCriteria, EventQueries, EventView, Page, PageRequest
+from application.ports.queries import (
+    EventCriteria,
+    EventQueries,
+    EventView,
+    Page,
+    PageRequest,
+    Total,
+)
 from domain.users import Role
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
@@ -46,6 +53,10 @@ class CountingEventQueries(EventQueries):
     async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
         self.reads += 1
         return await self.inner.search(criteria, page)
+
+    async def count(self, criteria: EventCriteria, *, exact_up_to: int) -> Total:
+        self.reads += 1
+        return await self.inner.count(criteria, exact_up_to=exact_up_to)
 
 
 def counting(api: Api) -> CountingEventQueries:
