@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from adapters.sql import scale_check
 from adapters.sql.engine import create_database_engine, fold
-from adapters.sql.migrate import upgrade_database
+from adapters.sql.migrate import head_revision, upgrade_database
 from adapters.sql.tables import events, sessions, users
 from bench.machine import database_url
 from entrypoints.container import build_container
@@ -50,7 +50,7 @@ class Seed:
         rounds, kid = settings.security.bcrypt_rounds, settings.security.token_kid
         return (
             f"eventapi-bench seed v{SEED_VERSION}: events={self.events} "
-            f"attendees={self.attendees} bcrypt={rounds} key={kid}"
+            f"attendees={self.attendees} bcrypt={rounds} key={kid} schema={head_revision()}"
         )
 
     @property
