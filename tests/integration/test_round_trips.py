@@ -54,7 +54,11 @@ async def api(
     postgres_engine: AsyncEngine, postgres_url: str, counter: RoundTripCounter, tmp_path: Path
 ) -> AsyncIterator[Api]:
     url = make_url(postgres_url).set(host=LOOPBACK, port=counter.port)
-    settings = settings_for(url.render_as_string(hide_password=False), tmp_path / "data")
+    # The read cache would answer anonymous reads with no round trip at all: these are
+    # the trips of the requests that reach the database (tests/e2e/test_read_cache.py).
+    settings = settings_for(
+        url.render_as_string(hide_password=False), tmp_path / "data", EVENTAPI_READ_CACHE_TTL="0"
+    )
     container = build_container(settings)
     app = create_app(container)
     async with AsyncTestClient(app=app, base_url=BASE_URL) as client:

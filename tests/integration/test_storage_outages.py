@@ -64,6 +64,8 @@ def environment(tmp_path: Path, database_url: str, **settings: str) -> dict[str,
         BCRYPT_ROUNDS="4",
         INPROCESS_WORKER="off",
         DATABASE_POOL_TIMEOUT=str(POOL_TIMEOUT),
+        # Every read must reach the database here: no anonymous page from the read cache.
+        READ_CACHE_TTL="0",
         **settings,
     )
 

@@ -263,7 +263,7 @@ class EventsController(Controller):
         summary="Create an event (organizer, admin); a draft unless status=published",
         security=BEARER,
         guards=[requires_bearer],
-        responses=responses(400, 401, 403, 413, 415, 429),
+        responses=responses(400, 401, 403, 409, 413, 415, 429),
     )
     async def create(
         self,
