@@ -18,7 +18,7 @@ import contextlib
 import struct
 from collections.abc import Iterator
 
-from tests.tcp_proxy import CHUNK, TcpProxy, _pipe
+from tests.tcp_proxy import CHUNK, TcpProxy
 
 #: Startup-phase request codes that are followed by more untyped messages.
 _SSL_REQUEST = 80877103
@@ -40,29 +40,7 @@ class RoundTripCounter(TcpProxy):
         finally:
             seen.extend(self.trips[start:])
 
-    async def _forward(
-        self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
-    ) -> None:
-        if self._server is None:
-            client.transport.abort()
-            return
-        try:
-            upstream_reader, upstream = await asyncio.open_connection(*self._target)
-        except OSError:
-            client.transport.abort()
-            return
-        pair = {client, upstream}
-        self._writers |= pair
-        try:
-            await asyncio.gather(
-                self._read_frontend(client_reader, upstream), _pipe(upstream_reader, client)
-            )
-        finally:
-            for writer in pair:
-                writer.transport.abort()
-            self._writers -= pair
-
-    async def _read_frontend(
+    async def _client_to_server(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         pending: list[str] = []  # the SQL parsed or bound since the last Sync

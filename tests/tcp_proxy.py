@@ -94,11 +94,19 @@ class TcpProxy:
         pair = {client, upstream}
         self._writers |= pair
         try:
-            await asyncio.gather(_pipe(client_reader, upstream), _pipe(upstream_reader, client))
+            await asyncio.gather(
+                self._client_to_server(client_reader, upstream), _pipe(upstream_reader, client)
+            )
         finally:
             for writer in pair:
                 writer.transport.abort()
             self._writers -= pair
+
+    async def _client_to_server(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """What the client sends, on its way to the server (a subclass may read it)."""
+        await _pipe(reader, writer)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
