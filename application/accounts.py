@@ -1,15 +1,16 @@
-"""Closing an account (shared by "delete me" and an admin's delete or deactivation),
-and the check that keeps a closed account from taking seats while it closes.
+"""Closing an account (an admin's deactivation, reversible) and erasing one ("delete
+me" and an admin's delete, for good), and the check that keeps a closed or erased
+account from taking seats while it closes.
 
 Lock order, the same on every path so that none can deadlock another: the active
 admins (in id order, only when the account is an admin's), then the account's
-row, then events (in id order). Closing takes the account's row exclusively (the
-UPDATE that deactivates it) before it collects the registrations to release;
-joining takes it shared (`hold_active_account`) before it locks the event. So a
-join either commits before the closure collects, and is released by it, or
-waits and then finds the account closed. On SQLite every writing unit of work
-holds the database's write lock from its first statement, which orders them
-just as strictly.
+row, then events (in id order). Closing and erasing take the account's row
+exclusively (the UPDATE that deactivates it) before they collect the
+registrations to release; joining takes it shared (`hold_active_account`) before
+it locks the event. So a join either commits before the closure collects, and is
+released by it, or waits and then finds the account closed. On SQLite every
+writing unit of work holds the database's write lock from its first statement,
+which orders them just as strictly.
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ from application.errors import NotAuthenticated
 from application.ports.unit_of_work import UnitOfWork
 from application.principal import Principal
 from application.seats import release_registration
-from domain.errors import EventLocked, EventNotJoinable
+from application.use_cases.cancel_event import cancel_and_release
+from domain.errors import EventLocked, EventNotJoinable, NotFound
+from domain.event import Event, EventStatus
+from domain.registration import Registration
 from domain.users import User
+
+#: The reason attendees read when an event is called off because its organizer's
+#: account was erased.
+ORGANIZER_ERASED = "The organizer's account was deleted."
 
 
 async def hold_active_account(uow: UnitOfWork, actor: Principal, now: datetime) -> None:
@@ -63,3 +71,73 @@ async def close_account(uow: UnitOfWork, user: User, *, now: datetime) -> None:
             await release_registration(uow, event, registration, now=now)
         except (EventLocked, EventNotJoinable):
             continue
+
+
+async def erase_account(uow: UnitOfWork, user: User, *, now: datetime) -> None:
+    """Erase the account, for good, in the caller's unit of work (which commits).
+
+    - Personal data is replaced by a tombstone (`User.erase`); the row stays, so
+      that the events the person organised keep their organizer.
+    - Every sign-in ends.
+    - Registrations for events that have not ended are released (the waitlist
+      moves up, as when leaving). Those of ended or cancelled events are deleted:
+      an ended event's `attendee_count` keeps counting the person, anonymously.
+    - Their drafts are deleted; their published events that have not ended are
+      cancelled, and the attendees told (`cancel_and_release`); their past
+      and cancelled events stay, organised by the tombstone.
+    - Every notification addressed to them is deleted, sent or not: none may
+      reach the address, and together they would say which events they joined.
+
+    Raises NotFound when the account was erased meanwhile, LastActiveAdmin for
+    the last active admin. Do not save `user` before: see the lock order above.
+    """
+    admins = await active_admins_if_admin(uow, user)
+    # Locks the account's row (before any event), and reads it again under the
+    # lock: a concurrent erasure that committed first leaves nothing to erase.
+    locked = await uow.users.get_for_update(user.id)
+    if locked is None:
+        raise NotFound("user", user.id)
+    locked.erase(active_admins=admins, now=now)
+    await uow.users.save(locked)
+    await uow.sessions.revoke_all_for_user(locked.id, now)
+    held = {reg.event_id: reg for reg in await uow.registrations.all_for_user(locked.id)}
+    organized = await uow.events.open_organized_by(locked.id, ending_after=now)
+    # Lock events in id order, as closing does, so that none of these can deadlock.
+    for event_id in sorted(set(held) | set(organized)):
+        event = await uow.events.get_for_update(event_id)
+        if event is None:
+            continue
+        if event.organizer_id == locked.id:
+            await _close_organized(uow, event, now=now)
+            if event.status is EventStatus.DRAFT:
+                continue  # deleted, with every registration
+        # Re-read under the event's lock: a promotion or a leave may have come first.
+        registration = await uow.registrations.find(event_id, locked.id)
+        if registration is not None:
+            await _drop_registration(uow, event, registration, now=now)
+    await uow.outbox.forget_recipient(locked.id)
+
+
+async def _close_organized(uow: UnitOfWork, event: Event, *, now: datetime) -> None:
+    """A draft goes; a published event that has not ended is called off."""
+    if event.status is EventStatus.DRAFT:
+        event.delete(now)
+        await uow.events.delete(event)
+    elif event.status is EventStatus.PUBLISHED and not event.window.has_ended(now):
+        await cancel_and_release(uow, event, ORGANIZER_ERASED, now=now)
+
+
+async def _drop_registration(
+    uow: UnitOfWork, event: Event, registration: Registration, *, now: datetime
+) -> None:
+    """Release a seat that still counts; forget one of an ended or cancelled event."""
+    if (
+        registration.is_active
+        and event.status is EventStatus.PUBLISHED
+        and not event.window.has_ended(now)
+    ):
+        await release_registration(uow, event, registration, now=now)
+        return
+    event.forget(registration, now)
+    await uow.registrations.delete(registration.id)
+    await uow.events.save(event)

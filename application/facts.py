@@ -19,6 +19,7 @@ See docs/adr/0005-the-unit-of-work-hands-facts-to-the-outbox.md.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol, TypeVar
 from uuid import UUID
 
@@ -139,3 +140,6 @@ class _CollectingEvents(EventRepository):
         """Announced first: a broadcast goes to the registrations the delete removes."""
         await self._facts.translate(self._facts.take(event))
         await self._inner.delete(event)
+
+    async def open_organized_by(self, organizer_id: UUID, *, ending_after: datetime) -> list[UUID]:
+        return await self._inner.open_organized_by(organizer_id, ending_after=ending_after)

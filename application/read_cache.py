@@ -21,6 +21,7 @@ invalidates nothing, as nothing changed.
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -137,3 +138,6 @@ class _WatchedEvents(EventRepository):
     async def delete(self, event: Event) -> None:
         await self._inner.delete(event)
         self._changes.event_ids.add(event.id)
+
+    async def open_organized_by(self, organizer_id: UUID, *, ending_after: datetime) -> list[UUID]:
+        return await self._inner.open_organized_by(organizer_id, ending_after=ending_after)

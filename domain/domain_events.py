@@ -18,6 +18,14 @@ class UserSignedUp(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AccountErased(DomainEvent):
+    """The account's personal data is gone; only its id remains, as a tombstone.
+    Nobody is mailed about it (the address no longer exists)."""
+
+    user_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventCreated(DomainEvent):
     event_id: UUID
     organizer_id: UUID

@@ -326,6 +326,21 @@ class Event:
         )
         return self._promote(head[0], now) if head else None
 
+    def forget(self, registration: Registration, now: datetime) -> None:
+        """An erased person's registration that `release` cannot end (the event is
+        over or cancelled) is deleted by the caller; only the count stays.
+
+        A confirmed seat stays counted in `attendee_count`: it is the anonymous
+        record that someone attended. A waitlist ticket is taken out of
+        `waitlist_count`, so that the waitlist's head stays what its rows say.
+        Nobody is told: the person is gone and the others keep their places.
+        """
+        if registration.event_id != self.id:
+            raise NotRegistered(self.id, registration.user_id)
+        if registration.status is RegistrationStatus.WAITLISTED:
+            self.waitlist_count -= 1
+            self._touch(now)
+
     # -- internals -----------------------------------------------------------------------
 
     def _head(self, waitlist_head: Sequence[Registration], count: int) -> Sequence[Registration]:

@@ -7,8 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from domain.domain_events import DomainEvent, UserSignedUp
-from domain.errors import InvalidCredentials, LastActiveAdmin
+from domain.domain_events import AccountErased, DomainEvent, UserSignedUp
+from domain.errors import InvalidCredentials, LastActiveAdmin, NotFound
 from domain.values import EmailAddress, plain_text
 
 
@@ -30,6 +30,18 @@ class Role(StrEnum):
 _RANKS = {Role.ATTENDEE: 0, Role.ORGANIZER: 1, Role.ADMIN: 2}
 
 
+#: What an erased account shows where its name used to be (an event it organised).
+ERASED_NAME = "Former member"
+#: The domain of erased accounts' placeholder addresses: reserved (RFC 2606), so no
+#: mail can ever reach one, and each address is unique, so the account's former
+#: address is free again.
+ERASED_DOMAIN = "erased.invalid"
+
+
+def erased_email(user_id: UUID) -> EmailAddress:
+    return EmailAddress(f"erased-{user_id.hex}@{ERASED_DOMAIN}")
+
+
 def full_name(value: str) -> str:
     return plain_text("full_name", value, min_length=1, max_length=200)
 
@@ -44,6 +56,8 @@ class User:
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    #: When the account was erased: only a tombstone is left (see `erase`).
+    erased_at: datetime | None = None
     recorded: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -102,8 +116,33 @@ class User:
         self.updated_at = now
 
     def activate(self, now: datetime) -> None:
+        if self.is_erased:
+            raise NotFound("user", self.id)  # an erased account no longer exists
         self.is_active = True
         self.updated_at = now
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    def erase(self, *, active_admins: int, now: datetime) -> None:
+        """Replace every personal detail by a tombstone, for good.
+
+        The row stays so that what refers to it (the events the person
+        organised) keeps a valid reference; it shows `ERASED_NAME`, has an
+        address nobody can own or receive mail at, and a password hash no
+        password matches. The last active admin cannot be erased.
+        """
+        if self.is_erased:
+            raise NotFound("user", self.id)  # an erased account no longer exists
+        self._ensure_not_last_admin(active_admins)
+        self.email = erased_email(self.id)
+        self.full_name = ERASED_NAME
+        self.password_hash = ""
+        self.is_active = False
+        self.erased_at = now
+        self.updated_at = now
+        self.recorded.append(AccountErased(occurred_at=now, user_id=self.id))
 
     def _ensure_not_last_admin(self, active_admins: int) -> None:
         if self.is_active_admin and active_admins <= 1:

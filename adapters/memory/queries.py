@@ -301,13 +301,14 @@ class MemoryUserQueries(UserQueries):
 
     async def get(self, user_id: UUID) -> UserView | None:
         user = self._store.state.users.get(user_id)
-        return UserView.of(user) if user else None
+        return UserView.of(user) if user and not user.is_erased else None
 
     async def search(self, criteria: UserCriteria, page: PageRequest) -> Page[UserView]:
         found = [
             u
             for u in self._store.state.users.values()
-            if criteria.role in (None, u.role)
+            if not u.is_erased
+            and criteria.role in (None, u.role)
             and criteria.is_active in (None, u.is_active)
             and (criteria.text is None or _mentions(u, criteria.text))
         ]

@@ -14,7 +14,7 @@ from application.ports.repositories import (
     UserRepository,
 )
 from domain.errors import AlreadyRegistered, EmailTaken
-from domain.event import Event
+from domain.event import Event, EventStatus
 from domain.registration import Registration, RegistrationStatus
 from domain.users import AuthSession, User
 from domain.values import EmailAddress
@@ -25,8 +25,9 @@ class MemoryUserRepository(UserRepository):
         self._state = state
 
     async def get(self, user_id: UUID) -> User | None:
+        """An erased account's row is a tombstone: to the repository it no longer exists."""
         user = self._state.users.get(user_id)
-        return clone(user) if user else None
+        return clone(user) if user and not user.is_erased else None
 
     async def get_for_update(self, user_id: UUID) -> User | None:
         return await self.get(user_id)  # the unit of work already holds the store's lock
@@ -35,7 +36,7 @@ class MemoryUserRepository(UserRepository):
         return await self.get(user_id)
 
     async def get_by_email(self, email: EmailAddress) -> User | None:
-        found = [u for u in self._state.users.values() if u.email == email]
+        found = [u for u in self._state.users.values() if u.email == email and not u.is_erased]
         return clone(found[0]) if found else None
 
     async def add(self, user: User) -> None:
@@ -76,6 +77,17 @@ class MemoryEventRepository(EventRepository):
         registrations = self._state.registrations
         for reg_id in [r.id for r in registrations.values() if r.event_id == event.id]:
             del registrations[reg_id]
+
+    async def open_organized_by(self, organizer_id: UUID, *, ending_after: datetime) -> list[UUID]:
+        return sorted(
+            e.id
+            for e in self._state.events.values()
+            if e.organizer_id == organizer_id
+            and (
+                e.status is EventStatus.DRAFT
+                or (e.status is EventStatus.PUBLISHED and e.window.ends_at > ending_after)
+            )
+        )
 
 
 class MemoryRegistrationRepository(RegistrationRepository):
@@ -131,6 +143,9 @@ class MemoryRegistrationRepository(RegistrationRepository):
             and r.event_id in events
             and events[r.event_id].window.ends_at > ending_after
         ]
+
+    async def all_for_user(self, user_id: UUID) -> list[Registration]:
+        return [clone(r) for r in self._state.registrations.values() if r.user_id == user_id]
 
 
 class MemorySessionRepository(SessionRepository):
@@ -189,3 +204,6 @@ class MemoryOutbox(Outbox):
                         details=broadcast.details,
                     )
                 )
+
+    async def forget_recipient(self, recipient_id: UUID) -> None:
+        self._state.outbox = [n for n in self._state.outbox if n.recipient_id != recipient_id]

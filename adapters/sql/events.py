@@ -8,16 +8,17 @@ two dozen columns of the row.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, case, delete, insert, null, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, insert, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.mapping import event_from_row, event_values
 from adapters.sql.tables import events, registrations
 from application.ports.repositories import EventRepository
-from domain.event import Event
+from domain.event import Event, EventStatus
 
 _BY_ID = select(events).where(events.c.id == bindparam("id"))
 _FOR_UPDATE = _BY_ID.with_for_update()
@@ -87,6 +88,23 @@ class SqlEventRepository(EventRepository):
         )
         await self._connection.execute(delete(events).where(events.c.id == event.id))
         self._stored.pop(event.id, None)
+
+    async def open_organized_by(self, organizer_id: UUID, *, ending_after: datetime) -> list[UUID]:
+        statement = (
+            select(events.c.id)
+            .where(
+                events.c.organizer_id == organizer_id,
+                or_(
+                    events.c.status == EventStatus.DRAFT.value,
+                    and_(
+                        events.c.status == EventStatus.PUBLISHED.value,
+                        events.c.ends_at > ending_after,
+                    ),
+                ),
+            )
+            .order_by(events.c.id)
+        )
+        return list((await self._connection.execute(statement)).scalars())
 
     async def _load(self, event_id: UUID, *, lock: bool) -> Event | None:
         statement = _FOR_UPDATE if lock else _BY_ID

@@ -59,6 +59,7 @@ def user_values(user: User) -> dict[str, Any]:
         "is_active": user.is_active,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
+        "erased_at": user.erased_at,
     }
 
 
@@ -72,6 +73,7 @@ def user_from_row(row: Row) -> User:
         is_active=row["is_active"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        erased_at=row["erased_at"],
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
-from sqlalchemy import String, Uuid, func, literal, select
+from sqlalchemy import String, Uuid, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.outbox_queue import FAILED, NOT_SENT, SENT
@@ -70,6 +71,9 @@ class SqlOutbox(Outbox):
             self._connection, outbox, list(_ONCE_PER_RECIPIENT)
         ).from_select(columns, recipients)
         await self._connection.execute(statement)
+
+    async def forget_recipient(self, recipient_id: UUID) -> None:
+        await self._connection.execute(delete(outbox).where(outbox.c.recipient_id == recipient_id))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -100,6 +100,15 @@ class SqlRegistrationRepository(RegistrationRepository):
         result = await self._connection.execute(statement)
         return [registration_from_row(row) for row in result.mappings()]
 
+    async def all_for_user(self, user_id: UUID) -> list[Registration]:
+        statement = (
+            select(registrations)
+            .where(registrations.c.user_id == user_id)
+            .order_by(registrations.c.event_id)
+        )
+        result = await self._connection.execute(statement)
+        return [registration_from_row(row) for row in result.mappings()]
+
     async def _first(self, statement: Executable) -> Registration | None:
         row = (await self._connection.execute(statement)).mappings().first()
         return None if row is None else registration_from_row(row)

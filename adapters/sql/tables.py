@@ -97,6 +97,9 @@ users = Table(
     Column("is_active", Boolean(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Set when the account was erased (migration 0007): the row is a tombstone,
+    # which the repositories and the read side treat as absent.
+    Column("erased_at", UtcDateTime(), nullable=True),
     CheckConstraint(_one_of("role", ROLES), name="role"),
 )
 Index("ux_users_email", func.lower(users.c.email), unique=True)

@@ -31,6 +31,9 @@ _VIEW_COLUMNS = (
     users.c.updated_at,
 )
 
+#: Erased accounts are tombstones, never shown (GET /users/{id} is 404 for them).
+_LIVE = users.c.erased_at.is_(None)
+
 
 class SqlUserQueries(UserQueries):
     def __init__(self, engine: AsyncEngine) -> None:
@@ -38,13 +41,13 @@ class SqlUserQueries(UserQueries):
         self._postgres = engine.dialect.name == "postgresql"
 
     async def get(self, user_id: UUID) -> UserView | None:
-        statement = select(*_VIEW_COLUMNS).where(users.c.id == user_id)
+        statement = select(*_VIEW_COLUMNS).where(users.c.id == user_id, _LIVE)
         row = await fetch_first(self._engine, statement)
         return None if row is None else user_view_from_row(row)
 
     async def search(self, criteria: UserCriteria, page: PageRequest) -> Page[UserView]:
         """Ordered by id, which for UUIDv7 ids is the order of creation."""
-        statement = select(*_VIEW_COLUMNS)
+        statement = select(*_VIEW_COLUMNS).where(_LIVE)
         if criteria.role is not None:
             statement = statement.where(users.c.role == criteria.role.value)
         if criteria.is_active is not None:

@@ -19,7 +19,9 @@ from domain.values import EmailAddress
 #: The unique index on lower(email), as ON CONFLICT names it (one object, so that
 #: the statement built from it is built once).
 _EMAIL_KEY = (func.lower(users.c.email),)
-_BY_ID = select(users).where(users.c.id == bindparam("id"))
+#: An erased account's row is a tombstone: to the repository it no longer exists.
+_LIVE = users.c.erased_at.is_(None)
+_BY_ID = select(users).where(users.c.id == bindparam("id"), _LIVE)
 _LOCKED = {
     None: _BY_ID,
     "update": _BY_ID.with_for_update(),
@@ -48,7 +50,7 @@ class SqlUserRepository(UserRepository):
 
     async def get_by_email(self, email: EmailAddress) -> User | None:
         # lower(email) matches the unique index; stored emails are lower-case already.
-        statement = select(users).where(func.lower(users.c.email) == str(email))
+        statement = select(users).where(func.lower(users.c.email) == str(email), _LIVE)
         row = (await self._connection.execute(statement)).mappings().first()
         return None if row is None else user_from_row(row)
 

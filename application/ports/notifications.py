@@ -68,6 +68,12 @@ class Outbox(Protocol):
         """Queue one notification per current attendee (as of this transaction)."""
         ...
 
+    async def forget_recipient(self, recipient_id: UUID) -> None:
+        """Delete every notification addressed to the person, whatever its status
+        (an erased account: nothing may reach its address, and what it was told
+        about would tell which events it joined)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Recipient:

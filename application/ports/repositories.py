@@ -53,6 +53,11 @@ class EventRepository(Protocol):
         """Remove the event and all its registrations."""
         ...
 
+    async def open_organized_by(self, organizer_id: UUID, *, ending_after: datetime) -> list[UUID]:
+        """The ids of the organizer's drafts, and of their published events that end
+        after the given time (what erasing the organizer deletes or cancels)."""
+        ...
+
 
 class RegistrationRepository(Protocol):
     async def get(self, registration_id: UUID) -> Registration | None: ...
@@ -77,6 +82,10 @@ class RegistrationRepository(Protocol):
 
     async def active_for_user(self, user_id: UUID, *, ending_after: datetime) -> list[Registration]:
         """The user's active registrations for events that end after the given time."""
+        ...
+
+    async def all_for_user(self, user_id: UUID) -> list[Registration]:
+        """Every registration the user holds or held, of any status and event."""
         ...
 
 

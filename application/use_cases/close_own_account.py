@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.accounts import close_account
+from application.accounts import erase_account
 from application.authorization import require_signed_in
 from application.errors import NotAuthenticated
 from application.ports.system import Clock
@@ -16,11 +16,15 @@ class CloseOwnAccountCommand:
 
 
 class CloseOwnAccount:
-    """A user deactivates their own account.
+    """A user erases their own account (`DELETE /users/me`), for good.
 
+    - Personal data is replaced by a tombstone; the address may sign up again.
     - Every sign-in session ends at once.
     - Registrations for events that have not ended are released, and the
-      first waitlisted person of each event is promoted.
+      first waitlisted person of each event is promoted; registrations of
+      past events remain only as the events' counts.
+    - Their upcoming published events are cancelled (attendees told), their
+      drafts deleted (application.accounts.erase_account).
     - The last active admin cannot leave the service without an admin.
     """
 
@@ -32,7 +36,7 @@ class CloseOwnAccount:
         actor = require_signed_in(command.actor)
         async with self._uow() as uow:
             user = await uow.users.get(actor.user_id)
-            if user is None or not user.is_active:
+            if user is None:
                 raise NotAuthenticated("the account is not active")
-            await close_account(uow, user, now=self._clock.now())
+            await erase_account(uow, user, now=self._clock.now())
             await uow.commit()

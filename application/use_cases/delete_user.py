@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from application.accounts import close_account
+from application.accounts import erase_account
 from application.authorization import require_role
 from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
@@ -19,11 +19,12 @@ class DeleteUserCommand:
 
 
 class DeleteUser:
-    """Admins delete an account: it is closed (as by its owner), not erased, so the
-    events it organized and its past registrations keep their history.
+    """Admins erase an account (`DELETE /users/{id}`), active or deactivated, exactly
+    as its owner would (application.accounts.erase_account). Deactivating, which
+    can be undone, is `UpdateUser` with `is_active=False`.
 
-    - The last active admin can never be deleted.
-    - Deleting an already closed account changes nothing.
+    - The last active admin can never be erased.
+    - An account erased already is not found.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
@@ -36,6 +37,5 @@ class DeleteUser:
             user = await uow.users.get(command.user_id)
             if user is None:
                 raise NotFound("user", command.user_id)
-            if user.is_active:
-                await close_account(uow, user, now=self._clock.now())
+            await erase_account(uow, user, now=self._clock.now())
             await uow.commit()

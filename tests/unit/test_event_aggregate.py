@@ -428,6 +428,40 @@ def test_nobody_leaves_an_event_that_has_ended() -> None:
     assert state(seats.event) == before
 
 
+# -- forgetting an erased person's registration ----------------------------------------
+
+
+def test_forgetting_a_seat_of_an_ended_event_keeps_it_counted() -> None:
+    seats = full_event_with_waitlist(1)
+    before = state(seats.event)
+
+    seats.event.forget(seats.by_user[user(0)], ENDS_AT)
+
+    assert state(seats.event) == before
+
+
+def test_forgetting_a_waitlist_ticket_shortens_the_waitlist_silently() -> None:
+    seats = full_event_with_waitlist(2)
+    revision = seats.event.revision
+
+    seats.event.forget(seats.by_user[user(2)], ENDS_AT)
+
+    assert (seats.event.attendee_count, seats.event.waitlist_count) == (2, 1)
+    assert seats.event.revision == revision + 1
+    assert seats.event.pull_recorded() == []
+
+
+def test_a_registration_of_another_event_is_not_forgotten() -> None:
+    seats = full_event_with_waitlist(1)
+    stranger = replace(seats.by_user[user(2)], event_id=ORGANIZER)
+    before = state(seats.event)
+
+    with pytest.raises(NotRegistered):
+        seats.event.forget(stranger, ENDS_AT)
+
+    assert state(seats.event) == before
+
+
 # -- capacity ------------------------------------------------------------------------------
 
 

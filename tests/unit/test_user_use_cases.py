@@ -9,6 +9,7 @@ from uuid import UUID
 import pytest
 
 from adapters.memory.state import MemoryState
+from application.accounts import ORGANIZER_ERASED
 from application.errors import NotAuthenticated
 from application.ports.notifications import NotificationKind
 from application.ports.queries import PageRequest, UserCriteria, UserView
@@ -17,10 +18,12 @@ from application.sessions import TokenPair
 from application.use_cases.close_own_account import CloseOwnAccountCommand
 from application.use_cases.create_user import CreateUserCommand
 from application.use_cases.delete_user import DeleteUserCommand
+from application.use_cases.get_event import GetEventCommand
 from application.use_cases.get_user import GetUserCommand
 from application.use_cases.list_users import ListUsersCommand
 from application.use_cases.refresh_session import RefreshCommand
 from application.use_cases.sign_in import SignInCommand
+from application.use_cases.sign_up import SignUpCommand
 from application.use_cases.update_own_profile import UpdateOwnProfileCommand
 from application.use_cases.update_user import UpdateUserCommand
 from domain.errors import (
@@ -31,8 +34,9 @@ from domain.errors import (
     NotAllowed,
     NotFound,
 )
+from domain.event import EventStatus
 from domain.registration import RegistrationStatus
-from domain.users import Role
+from domain.users import ERASED_NAME, Role
 from tests.unit.people import person
 from tests.unit.world import PASSWORD, World
 
@@ -229,13 +233,14 @@ async def test_updating_a_profile_needs_an_active_account(world: World) -> None:
     assert world.store.state == before
 
 
-# -- CloseOwnAccount ----------------------------------------------------------------------
+# -- CloseOwnAccount: erasing one's own account -------------------------------------------
 
 
-async def test_closing_an_account_releases_upcoming_seats_to_the_waitlist(world: World) -> None:
+async def test_erasing_an_account_releases_upcoming_seats_to_the_waitlist(world: World) -> None:
     organizer = await person(world, Role.ORGANIZER)
     user = await person(world)
     me, pair = await signed_in(world, user)
+    email = (await world.user_view(user.user_id)).email
     waiting = await person(world)
     full = await world.event(organizer, capacity=1, waitlist=True)
     other = await world.event(organizer, capacity=5, starts_in=timedelta(days=14))
@@ -247,7 +252,7 @@ async def test_closing_an_account_releases_upcoming_seats_to_the_waitlist(world:
 
     stored = world.store.state.users[me.user_id]
     assert not stored.is_active
-    assert stored.updated_at == world.clock.now()
+    assert stored.erased_at == stored.updated_at == world.clock.now()
     (promoted,) = world.registrations(full.id)
     assert promoted.user_id == waiting.user_id
     assert promoted.status is RegistrationStatus.CONFIRMED
@@ -259,26 +264,113 @@ async def test_closing_an_account_releases_upcoming_seats_to_the_waitlist(world:
     with pytest.raises(NotAuthenticated):
         await world.identify.execute(pair.access_token)
     with pytest.raises(InvalidCredentials):
-        await sign_in(world, user)
+        await world.sign_in.execute(SignInCommand(email=email, password=PASSWORD))
     promotions = [n for n in world.outbox() if n.kind is NotificationKind.REGISTRATION_PROMOTED]
     assert [(n.recipient_id, n.event_id) for n in promotions] == [(waiting.user_id, full.id)]
+    # Nothing is left to tell the erased person, not even that their seats ended.
+    assert all(n.recipient_id != me.user_id for n in world.outbox())
 
 
-async def test_closing_an_account_keeps_past_registrations_as_history(world: World) -> None:
+async def test_erasing_an_account_replaces_its_personal_data_by_a_tombstone(world: World) -> None:
+    me = await person(world, name="Grace Hopper")
+    email = (await world.user_view(me.user_id)).email
+
+    await world.close_own_account.execute(CloseOwnAccountCommand(actor=me))
+
+    stored = world.store.state.users[me.user_id]
+    assert (stored.full_name, stored.password_hash) == (ERASED_NAME, "")
+    assert str(stored.email).endswith("@erased.invalid")
+    assert email not in str(stored.email)
+    assert await world.user_queries.get(me.user_id) is None
+    # The address is free again.
+    again = await world.sign_up.open_account(
+        SignUpCommand(email=email, password=PASSWORD, full_name="Grace Hopper"), Role.ATTENDEE
+    )
+    assert again.id != me.user_id
+    assert (await world.user_view(again.id)).email == email
+
+
+async def test_erasing_keeps_past_registrations_only_as_counts(world: World) -> None:
     organizer = await person(world, Role.ORGANIZER)
     me = await person(world)
-    past = await world.event(organizer, starts_in=timedelta(hours=1), hours=1)
+    other = await person(world)
+    waiting = await person(world)
+    past = await world.event(organizer, capacity=2, waitlist=True, starts_in=timedelta(hours=1))
+    await world.join(me, past.id)
+    await world.join(other, past.id)
+    await world.join(waiting, past.id)
+    world.clock.advance(timedelta(days=1))
+
+    await world.close_own_account.execute(CloseOwnAccountCommand(actor=me))
+
+    assert [r.user_id for r in world.registrations(past.id)] == [other.user_id, waiting.user_id]
+    stored = world.store.state.events[past.id]
+    assert (stored.attendee_count, stored.waitlist_count) == (2, 1)
+
+
+async def test_erasing_forgets_a_waitlist_ticket_of_an_ended_event(world: World) -> None:
+    organizer = await person(world, Role.ORGANIZER)
+    seated = await person(world)
+    me = await person(world)
+    past = await world.event(organizer, capacity=1, waitlist=True, starts_in=timedelta(hours=1))
+    await world.join(seated, past.id)
     await world.join(me, past.id)
     world.clock.advance(timedelta(days=1))
 
     await world.close_own_account.execute(CloseOwnAccountCommand(actor=me))
 
-    (kept,) = world.registrations(past.id)
-    assert kept.user_id == me.user_id
-    assert kept.status is RegistrationStatus.CONFIRMED
+    assert [r.user_id for r in world.registrations(past.id)] == [seated.user_id]
+    stored = world.store.state.events[past.id]
+    assert (stored.attendee_count, stored.waitlist_count) == (1, 0)
 
 
-async def test_closing_needs_an_active_account(world: World) -> None:
+async def test_erasing_an_organizer_cancels_upcoming_events_and_deletes_drafts(
+    world: World,
+) -> None:
+    organizer = await person(world, Role.ORGANIZER)
+    guest = await person(world)
+    upcoming = await world.event(organizer)
+    draft = await world.event(organizer, status=EventStatus.DRAFT)
+    past = await world.event(organizer, starts_in=timedelta(hours=1))
+    await world.join(guest, upcoming.id)
+    await world.join(guest, past.id)
+    await world.join(organizer, upcoming.id)
+    world.clock.advance(timedelta(days=1))
+
+    await world.close_own_account.execute(CloseOwnAccountCommand(actor=organizer))
+
+    events = world.store.state.events
+    assert draft.id not in events
+    assert events[upcoming.id].status is EventStatus.CANCELLED
+    assert events[upcoming.id].cancel_reason == ORGANIZER_ERASED
+    assert events[past.id].status is EventStatus.PUBLISHED
+    assert events[past.id].organizer_id == organizer.user_id
+    assert [(r.user_id, r.status) for r in world.registrations(upcoming.id)] == [
+        (guest.user_id, RegistrationStatus.CANCELLED)
+    ]
+    cancelled = [n for n in world.outbox() if n.kind is NotificationKind.EVENT_CANCELLED]
+    assert [(n.recipient_id, n.event_id) for n in cancelled] == [(guest.user_id, upcoming.id)]
+    view = await world.get_event.execute(GetEventCommand(actor=None, event_id=past.id))
+    assert view.organizer.full_name == ERASED_NAME
+
+
+async def test_erasing_drops_what_was_queued_for_the_person_and_mails_nobody(
+    world: World,
+) -> None:
+    me = await person(world)
+    other = await person(world)
+    assert [n.kind for n in world.outbox() if n.recipient_id == me.user_id] == [
+        NotificationKind.WELCOME
+    ]
+    others = [n for n in world.outbox() if n.recipient_id != me.user_id]
+
+    await world.close_own_account.execute(CloseOwnAccountCommand(actor=me))
+
+    assert world.outbox() == others
+    assert any(n.recipient_id == other.user_id for n in others)
+
+
+async def test_erasing_needs_an_active_account(world: World) -> None:
     me = await person(world)
     await world.close_own_account.execute(CloseOwnAccountCommand(actor=me))
     before = snapshot(world)
@@ -520,10 +612,10 @@ async def test_updating_an_unknown_user_is_not_found(world: World) -> None:
         )
 
 
-# -- DeleteUser ---------------------------------------------------------------------------
+# -- DeleteUser: an admin erases an account ----------------------------------------------
 
 
-async def test_deleting_a_user_closes_the_account_but_keeps_it(world: World) -> None:
+async def test_deleting_a_user_erases_the_account(world: World) -> None:
     admin = await person(world, Role.ADMIN)
     organizer = await person(world, Role.ORGANIZER)
     user = await person(world)
@@ -533,33 +625,64 @@ async def test_deleting_a_user_closes_the_account_but_keeps_it(world: World) -> 
 
     await world.delete_user.execute(DeleteUserCommand(actor=admin, user_id=user.user_id))
 
-    assert not world.store.state.users[user.user_id].is_active
+    assert world.store.state.users[user.user_id].is_erased
     assert world.registrations(event.id) == []
     assert world.store.state.events[event.id].attendee_count == 0
     with pytest.raises(NotAuthenticated):
         await world.identify.execute(pair.access_token)
+    with pytest.raises(NotFound):
+        await world.get_user.execute(GetUserCommand(actor=admin, user_id=user.user_id))
+    listed = await all_users(world, admin, UserCriteria())
+    assert user.user_id not in [view.id for view in listed]
 
 
-async def test_deleting_an_organizer_keeps_their_events(world: World) -> None:
+async def test_deleting_erases_a_deactivated_account_too(world: World) -> None:
     admin = await person(world, Role.ADMIN)
-    organizer = await person(world, Role.ORGANIZER)
-    event = await world.event(organizer)
+    user = await person(world)
+    await world.update_user.execute(
+        UpdateUserCommand(actor=admin, user_id=user.user_id, is_active=False)
+    )
+    assert not world.store.state.users[user.user_id].is_erased
 
-    await world.delete_user.execute(DeleteUserCommand(actor=admin, user_id=organizer.user_id))
+    await world.delete_user.execute(DeleteUserCommand(actor=admin, user_id=user.user_id))
 
-    assert world.store.state.events[event.id].organizer_id == organizer.user_id
+    assert world.store.state.users[user.user_id].is_erased
 
 
-async def test_deleting_a_closed_account_changes_nothing(world: World) -> None:
+async def test_an_erased_account_is_not_found_any_more(world: World) -> None:
     admin = await person(world, Role.ADMIN)
     user = await person(world)
     await world.delete_user.execute(DeleteUserCommand(actor=admin, user_id=user.user_id))
     world.clock.advance(timedelta(hours=1))
     before = snapshot(world)
 
-    await world.delete_user.execute(DeleteUserCommand(actor=admin, user_id=user.user_id))
+    with pytest.raises(NotFound):
+        await world.delete_user.execute(DeleteUserCommand(actor=admin, user_id=user.user_id))
+    with pytest.raises(NotFound):  # reactivating a tombstone would revive nobody
+        await world.update_user.execute(
+            UpdateUserCommand(actor=admin, user_id=user.user_id, is_active=True)
+        )
 
     assert world.store.state == before
+
+
+async def test_deactivating_still_only_closes_the_account(world: World) -> None:
+    admin = await person(world, Role.ADMIN)
+    organizer = await person(world, Role.ORGANIZER)
+    event = await world.event(organizer)
+    email = (await world.user_view(organizer.user_id)).email
+
+    await world.update_user.execute(
+        UpdateUserCommand(actor=admin, user_id=organizer.user_id, is_active=False)
+    )
+
+    stored = world.store.state.users[organizer.user_id]
+    assert (stored.is_erased, stored.is_active, str(stored.email)) == (False, False, email)
+    assert world.store.state.events[event.id].status is EventStatus.PUBLISHED
+    await world.update_user.execute(
+        UpdateUserCommand(actor=admin, user_id=organizer.user_id, is_active=True)
+    )
+    assert world.store.state.users[organizer.user_id].is_active
 
 
 async def test_deleting_needs_an_admin_and_a_known_user(world: World) -> None:

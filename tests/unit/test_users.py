@@ -7,8 +7,9 @@ from uuid import UUID
 
 import pytest
 
-from domain.errors import InvalidCredentials, InvalidValue, LastActiveAdmin
-from domain.users import AuthSession, Role, User
+from domain.domain_events import AccountErased
+from domain.errors import InvalidCredentials, InvalidValue, LastActiveAdmin, NotFound
+from domain.users import ERASED_NAME, AuthSession, Role, User
 from domain.values import EmailAddress
 
 NOW = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
@@ -140,6 +141,52 @@ def test_any_other_user_is_deactivated_and_reactivated() -> None:
 
 
 # -- sessions ------------------------------------------------------------------------------
+
+
+def test_erasing_leaves_a_tombstone_and_records_the_fact() -> None:
+    user = a_user(Role.ORGANIZER)
+
+    user.erase(active_admins=1, now=LATER)
+
+    assert user.is_erased and not user.is_active
+    assert (user.full_name, user.password_hash) == (ERASED_NAME, "")
+    assert str(user.email) == f"erased-{user.id.hex}@erased.invalid"
+    assert (user.erased_at, user.updated_at) == (LATER, LATER)
+    assert user.pull_recorded() == [AccountErased(occurred_at=LATER, user_id=user.id)]
+
+
+def test_the_last_active_admin_cannot_be_erased() -> None:
+    user = a_user(Role.ADMIN)
+
+    with pytest.raises(LastActiveAdmin):
+        user.erase(active_admins=1, now=LATER)
+
+    assert user == a_user(Role.ADMIN)
+    assert user.recorded == []
+    user.erase(active_admins=2, now=LATER)
+    assert user.is_erased
+
+
+def test_an_inactive_admin_is_erased_whatever_the_admin_count() -> None:
+    user = a_user(Role.ADMIN, active=False)
+    user.erase(active_admins=0, now=LATER)
+    assert user.is_erased
+
+
+def test_an_erased_account_can_be_neither_erased_again_nor_reactivated() -> None:
+    user = a_user(Role.ATTENDEE)
+    user.erase(active_admins=0, now=LATER)
+    erased = a_user(Role.ATTENDEE)
+    erased.erase(active_admins=0, now=LATER)
+    erased.recorded.clear()
+    user.recorded.clear()
+
+    with pytest.raises(NotFound):
+        user.erase(active_admins=0, now=LATER + timedelta(hours=1))
+    with pytest.raises(NotFound):
+        user.activate(LATER + timedelta(hours=1))
+
+    assert user == erased and user.recorded == []
 
 
 def test_rotating_swaps_the_current_token() -> None:
