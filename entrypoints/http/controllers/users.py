@@ -42,6 +42,20 @@ from entrypoints.http.schemas.users import (
 Principal_ = NamedDependency[Principal | None]
 
 
+#: What both DELETE routes do (contract v1.1, "Changed in v1.1"; docs/security.md, Erasure).
+ERASURE = (
+    "Erases the account, for good, in one transaction: the email, name and password"
+    " hash are replaced by a tombstone (events the person organised keep it as"
+    ' their organizer, shown as "Former member"), every session is revoked,'
+    " registrations for events that have not ended are released (the waitlist moves"
+    " up, and whoever is promoted is told), the person's published events that have"
+    " not ended are cancelled with their attendees notified, and their drafts are"
+    " deleted. Registrations of past events remain only as the events' attendee"
+    " counts; notifications addressed to the person are deleted. Afterwards `GET"
+    " /users/{id}` is 404 and the email may be registered again."
+)
+
+
 class OwnAccountController(Controller):
     path = "/api/v1/users/me"
     tags = ["users"]
@@ -72,7 +86,10 @@ class OwnAccountController(Controller):
     @delete(
         "",
         status_code=204,
-        summary="Close my account (upcoming registrations are released)",
+        summary="Erase my account",
+        description=ERASURE
+        + " The last active admin cannot erase their own account (409). Afterwards every"
+        " token of the account is dead (401).",
         responses=responses(401, 409, 429),
     )
     async def close_me(
@@ -201,7 +218,11 @@ class UsersController(Controller):
     @delete(
         "/{user_id:uuid}",
         status_code=204,
-        summary="Delete (close) a user's account (admin)",
+        summary="Erase a user's account (admin)",
+        description=ERASURE
+        + " The last active admin cannot be erased (409); an account erased already is"
+        " 404. To deactivate an account reversibly, send `PATCH /users/{id}"
+        ' {"is_active": false}` instead.',
         responses=responses(400, 401, 403, 404, 409, 429),
     )
     async def delete_user(
