@@ -32,6 +32,7 @@ from application.use_cases.retry_failed_notifications import (
     RetryFailedNotifications,
     RetryFailedNotificationsCommand,
 )
+from application.use_cases.update_user import UpdateUserCommand
 from domain.errors import InvalidValue
 from domain.users import Role
 from tests.unit.people import person
@@ -200,7 +201,10 @@ async def test_closed_accounts_and_vanished_events_are_skipped(world: World) -> 
     organizer, attendee, event = await scene(world)
     leaver = await person(world)
     await world.join(leaver, event.id)
-    await world.close_own_account.execute(CloseOwnAccountCommand(actor=leaver))
+    admin = await person(world, Role.ADMIN)
+    await world.update_user.execute(
+        UpdateUserCommand(actor=admin, user_id=leaver.user_id, is_active=False)
+    )
     await world.delete_event.execute(DeleteEventCommand(actor=organizer, event_id=event.id))
     notifier = RecordingNotifier()
     delivering = Delivering(world, notifier)
@@ -218,6 +222,20 @@ async def test_closed_accounts_and_vanished_events_are_skipped(world: World) -> 
     assert all(d.recipient.id != leaver.user_id for d in notifier.delivered)
     assert report.count(Outcome.SKIPPED) >= 3
     assert report.count(Outcome.SKIPPED) + report.count(Outcome.SENT) == report.claimed
+
+
+async def test_nothing_is_left_to_deliver_to_an_erased_account(world: World) -> None:
+    _, _, event = await scene(world)
+    leaver = await person(world)
+    await world.join(leaver, event.id)
+    await world.close_own_account.execute(CloseOwnAccountCommand(actor=leaver))
+    notifier = RecordingNotifier()
+
+    report = await Delivering(world, notifier).use_case.execute()
+
+    assert report.claimed == len(notifier.delivered) > 0
+    assert all(d.recipient.id != leaver.user_id for d in notifier.delivered)
+    assert all(not d.recipient.email.endswith("@erased.invalid") for d in notifier.delivered)
 
 
 async def test_a_lease_that_ran_out_is_claimed_again_and_the_old_claim_is_fenced(
