@@ -275,6 +275,8 @@ outbox = Table(
 )
 Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)
 Index("ix_outbox_status_sent_at", outbox.c.status, outbox.c.sent_at)  # the purge of sent rows
+#: Every message to one person: erasure deletes them (migration 0007).
+Index("ix_outbox_recipient_id", outbox.c.recipient_id)
 
 #: Every table, children first: the order to empty them in.
 ALL_TABLES: tuple[Table, ...] = (outbox, refresh_tokens, sessions, registrations, events, users)

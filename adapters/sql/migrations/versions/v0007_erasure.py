@@ -9,6 +9,10 @@ data by a tombstone and keeps the row, so that the events it organised keep thei
 `organizer_id`. `erased_at` tells the tombstone from a live or deactivated account;
 the repositories and the read side treat an erased row as absent. The email's
 unique index needs no change: a tombstone's placeholder address is unique per id.
+
+Erasure also deletes every outbox row addressed to the person, inside a
+transaction that holds the account's and events' locks: `ix_outbox_recipient_id`
+keeps that from scanning the whole outbox.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("users", sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_outbox_recipient_id", "outbox", ["recipient_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_recipient_id", table_name="outbox")
     op.drop_column("users", "erased_at")
