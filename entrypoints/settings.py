@@ -69,7 +69,7 @@ class RateLimitSettings:
     contract's defaults: anonymous callers per address and signed-in callers per user,
     per minute; POST /auth/token per address per minute; POST /auth/register per
     address per hour; joining events per user per minute; password checks per account
-    per 15 minutes."""
+    per 15 minutes; personal data exports per user per hour."""
 
     enabled: bool = True
     anonymous: Rate = Rate("anonymous", 120, 60)
@@ -78,6 +78,8 @@ class RateLimitSettings:
     register: Rate = Rate("register", 10, 60 * 60)
     join: Rate = Rate("join", 30, 60)
     password_checks: Rate = Rate("password-checks", 10, 15 * 60)
+    #: GET /users/me/export reads a person's whole history: far fewer than other reads.
+    export: Rate = Rate("export", 10, 60 * 60)
     #: Where the counts are shared by every process; None counts in this process.
     redis_url: str | None = None
     #: Every Redis key this service writes starts with this (one Redis, many deployments).
@@ -107,6 +109,7 @@ class RateLimitSettings:
             register=read.rate("RATE_LIMIT_REGISTER", default.register),
             join=read.rate("RATE_LIMIT_JOIN", default.join),
             password_checks=read.rate("RATE_LIMIT_PASSWORD_CHECKS", default.password_checks),
+            export=read.rate("RATE_LIMIT_EXPORT", default.export),
             redis_url=read.text("REDIS_URL") or default.redis_url,
             enabled=read.flag("RATE_LIMITS", default=default.enabled),
             redis_key_prefix=_key_prefix(read.text("REDIS_KEY_PREFIX") or default.redis_key_prefix),

@@ -108,6 +108,17 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string"},
     },
+    "Content-Disposition": {
+        "description": 'A download: `attachment; filename="eventapi-export-2030-05-01.json"` '
+        "(the date of the export, UTC).",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": "`no-store`: personal data is kept by no cache on the way.",
+        "required": True,
+        "schema": {"type": "string", "const": "no-store"},
+    },
 }
 #: Which responses carry ETag and Location: (method, path, status).
 ETAG_RESPONSES = {
@@ -122,6 +133,8 @@ LOCATION_RESPONSES = {
     ("post", f"{API}/events", "201"),
     ("post", f"{API}/events/{{event_id}}/registrations", "201"),
 }
+#: The personal data export: a download no cache keeps.
+DOWNLOAD_RESPONSES = {("get", f"{API}/users/me/export", "200")}
 #: Answered with `Accept: text/csv`, the attendee list as CSV instead of a JSON page.
 CSV_EXPORT = ("get", f"{API}/events/{{event_id}}/attendees", "200")
 LICENSE = {"name": "MIT", "identifier": "MIT"}
@@ -194,6 +207,8 @@ def _declare_headers(method: str, path: str, status: str, response: dict[str, An
         wanted.append("ETag")
     if (method, path, status) in LOCATION_RESPONSES:
         wanted.append("Location")
+    if (method, path, status) in DOWNLOAD_RESPONSES:
+        wanted += ["Content-Disposition", "Cache-Control"]
     for name in wanted:
         headers[name] = {"$ref": _HEADER + name.replace("-", "")}
     response["headers"] = headers

@@ -46,6 +46,7 @@ CONTRACT = {
     ("patch", f"{API}/users/me"),
     ("delete", f"{API}/users/me"),
     ("get", f"{API}/users/me/registrations"),
+    ("get", f"{API}/users/me/export"),
     ("get", f"{API}/users"),
     ("post", f"{API}/users"),
     ("get", f"{API}/users/{{user_id}}"),
