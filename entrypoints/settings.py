@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from application.ports.rate_limiter import Rate
+from domain.values import LONGEST_PASSWORD_POLICY, SHORTEST_PASSWORD_POLICY
 
 MIN_SECRET_BYTES = 32
 MAX_RATE_REQUESTS = 1_000_000
@@ -212,10 +213,16 @@ class SecuritySettings:
                 for key in read.items("PREVIOUS_SECRET_KEYS")
             ),
             password_min_length=read.number(
-                "PASSWORD_MIN_LENGTH", default.password_min_length, low=8, high=128
+                "PASSWORD_MIN_LENGTH",
+                default.password_min_length,
+                low=SHORTEST_PASSWORD_POLICY,
+                high=128,
             ),
             password_max_length=read.number(
-                "PASSWORD_MAX_LENGTH", default.password_max_length, low=12, high=1024
+                "PASSWORD_MAX_LENGTH",
+                default.password_max_length,
+                low=12,
+                high=LONGEST_PASSWORD_POLICY,
             ),
             bcrypt_rounds=read.number("BCRYPT_ROUNDS", default.bcrypt_rounds, low=4, high=16),
             access_token_minutes=read.number(
