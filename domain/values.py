@@ -197,6 +197,11 @@ class TimeWindow:
         return now >= self.ends_at
 
 
+#: The widest lengths a deployment may configure (EVENTAPI_PASSWORD_MIN/MAX_LENGTH).
+SHORTEST_PASSWORD_POLICY = 8
+LONGEST_PASSWORD_POLICY = 1024
+
+
 @dataclass(frozen=True, slots=True)
 class PasswordPolicy:
     """Length, not composition (NIST 800-63B); never a commonly used password."""

@@ -26,6 +26,7 @@ from adapters.sql.event_queries import SqlEventQueries
 from adapters.sql.health import DatabaseProbe
 from adapters.sql.housekeeping import SqlExpiredRecords
 from adapters.sql.outbox_queue import SqlOutboxQueue
+from adapters.sql.personal_data import SqlPersonalData
 from adapters.sql.registration_queries import SqlRegistrationQueries
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.user_queries import SqlUserQueries
@@ -42,6 +43,7 @@ from application.use_cases.create_user import CreateUser
 from application.use_cases.delete_event import DeleteEvent
 from application.use_cases.delete_user import DeleteUser
 from application.use_cases.deliver_notifications import DeliverNotifications
+from application.use_cases.export_my_data import ExportMyData
 from application.use_cases.get_event import GetEvent
 from application.use_cases.get_user import GetUser
 from application.use_cases.identify_caller import IdentifyCaller
@@ -113,6 +115,8 @@ class Container(containers.DeclarativeContainer):
     registration_queries = providers.Singleton(SqlRegistrationQueries, engine)
     user_queries = providers.Singleton(SqlUserQueries, engine)
     caller_queries = providers.Singleton(SqlCallerQueries, engine)
+    #: One person's data, section by section, for their export.
+    personal_data = providers.Singleton(SqlPersonalData, engine)
     hasher = providers.Singleton(
         BcryptHasher,
         pepper=settings.provided.security.password_pepper,
@@ -188,6 +192,7 @@ class Container(containers.DeclarativeContainer):
     remove_attendee = providers.Factory(RemoveAttendee, uow, clock)
     list_attendees = providers.Factory(ListAttendees, event_queries, registration_queries)
     list_my_registrations = providers.Factory(ListMyRegistrations, registration_queries, clock)
+    export_my_data = providers.Factory(ExportMyData, user_queries, personal_data, clock)
 
     # -- the worker: notifications from the outbox, coordinates for addresses ---------
     mail_composer = providers.Singleton(

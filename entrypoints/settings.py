@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from application.ports.rate_limiter import Rate
+from domain.values import LONGEST_PASSWORD_POLICY, SHORTEST_PASSWORD_POLICY
 
 MIN_SECRET_BYTES = 32
 MAX_RATE_REQUESTS = 1_000_000
@@ -69,7 +70,7 @@ class RateLimitSettings:
     contract's defaults: anonymous callers per address and signed-in callers per user,
     per minute; POST /auth/token per address per minute; POST /auth/register per
     address per hour; joining events per user per minute; password checks per account
-    per 15 minutes."""
+    per 15 minutes; personal data exports per user per hour."""
 
     enabled: bool = True
     anonymous: Rate = Rate("anonymous", 120, 60)
@@ -78,6 +79,8 @@ class RateLimitSettings:
     register: Rate = Rate("register", 10, 60 * 60)
     join: Rate = Rate("join", 30, 60)
     password_checks: Rate = Rate("password-checks", 10, 15 * 60)
+    #: GET /users/me/export reads a person's whole history: far fewer than other reads.
+    export: Rate = Rate("export", 10, 60 * 60)
     #: Where the counts are shared by every process; None counts in this process.
     redis_url: str | None = None
     #: Every Redis key this service writes starts with this (one Redis, many deployments).
@@ -107,6 +110,7 @@ class RateLimitSettings:
             register=read.rate("RATE_LIMIT_REGISTER", default.register),
             join=read.rate("RATE_LIMIT_JOIN", default.join),
             password_checks=read.rate("RATE_LIMIT_PASSWORD_CHECKS", default.password_checks),
+            export=read.rate("RATE_LIMIT_EXPORT", default.export),
             redis_url=read.text("REDIS_URL") or default.redis_url,
             enabled=read.flag("RATE_LIMITS", default=default.enabled),
             redis_key_prefix=_key_prefix(read.text("REDIS_KEY_PREFIX") or default.redis_key_prefix),
@@ -209,10 +213,16 @@ class SecuritySettings:
                 for key in read.items("PREVIOUS_SECRET_KEYS")
             ),
             password_min_length=read.number(
-                "PASSWORD_MIN_LENGTH", default.password_min_length, low=8, high=128
+                "PASSWORD_MIN_LENGTH",
+                default.password_min_length,
+                low=SHORTEST_PASSWORD_POLICY,
+                high=128,
             ),
             password_max_length=read.number(
-                "PASSWORD_MAX_LENGTH", default.password_max_length, low=12, high=1024
+                "PASSWORD_MAX_LENGTH",
+                default.password_max_length,
+                low=12,
+                high=LONGEST_PASSWORD_POLICY,
             ),
             bcrypt_rounds=read.number("BCRYPT_ROUNDS", default.bcrypt_rounds, low=4, high=16),
             access_token_minutes=read.number(

@@ -40,6 +40,14 @@ class MemoryOutboxQueue(OutboxQueue):
         """Test-only read access: pending, sent or failed."""
         return self._row(row_id).status
 
+    def delivery_state(self, row_id: int) -> tuple[str, datetime | None]:
+        """What became of a row, as people read it: pending, sent, failed, skipped
+        (settled without sending) or purged; and when it was sent."""
+        row = self._row(row_id)
+        if row.status == "sent" and (row.last_error or "").startswith("not sent: "):
+            return "skipped", row.sent_at
+        return row.status, row.sent_at
+
     async def claim(
         self, *, limit: int, now: datetime, lease: timedelta, max_attempts: int
     ) -> list[ClaimedNotification]:

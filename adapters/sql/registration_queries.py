@@ -32,7 +32,7 @@ _WAITLISTED = RegistrationStatus.WAITLISTED.value
 _ACTIVE = (RegistrationStatus.CONFIRMED.value, _WAITLISTED)
 
 
-def _waitlist_position() -> ColumnElement[Any]:
+def waitlist_position() -> ColumnElement[Any]:
     ahead = registrations.alias("ahead")
     rank = (
         select(func.count())
@@ -50,7 +50,7 @@ def _waitlist_position() -> ColumnElement[Any]:
 
 
 def _views(*extra: Any) -> Select[Any]:
-    return select(registrations, _waitlist_position(), *extra)
+    return select(registrations, waitlist_position(), *extra)
 
 
 def _view(row: Any, *, user: bool = False, event: bool = False) -> RegistrationView:

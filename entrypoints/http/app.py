@@ -32,7 +32,7 @@ from entrypoints.http.docs_assets import ASSETS_PATH, docs_assets_router
 from entrypoints.http.metrics import forget_process, metrics, watch_pool
 from entrypoints.http.middleware import request_context
 from entrypoints.http.observe import observe
-from entrypoints.http.openapi import COMPONENTS, DocumentedOpenAPIConfig
+from entrypoints.http.openapi import COMPONENTS, DocumentedOpenAPIConfig, PasswordLengths
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limits import rate_limits
 from entrypoints.http.read_cache import read_cache
@@ -114,6 +114,9 @@ def create_app(container: Container | None = None) -> Litestar:
         if settings.http.cors_origins
         else None,
         openapi_config=DocumentedOpenAPIConfig(
+            password_lengths=PasswordLengths(
+                settings.security.password_min_length, settings.security.password_max_length
+            ),
             title="eventapi",
             version=version("eventapi"),
             description="Events, registrations with waitlists, and the accounts that run them.",

@@ -4,7 +4,7 @@ the finishing pass that declares what the generator cannot see."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from http import HTTPStatus
 from typing import Any
 
@@ -19,6 +19,7 @@ from litestar.openapi.spec import (
 )
 from msgspec import Struct
 
+from domain.values import PasswordPolicy
 from entrypoints.http.problems import PROBLEM_JSON, Problem
 
 SCHEME = "OAuth2PasswordBearer"
@@ -74,6 +75,7 @@ def responses(*codes: int) -> dict[int, ResponseSpec]:
 
 API = "/api/v1"
 _HEADER = "#/components/headers/"
+_SCHEMA = "#/components/schemas/"
 #: Headers the edge middleware sets (entrypoints/http/middleware.py, rate_limits.py).
 HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-ID": {
@@ -108,6 +110,17 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string"},
     },
+    "Content-Disposition": {
+        "description": 'A download: `attachment; filename="eventapi-export-2030-05-01.json"` '
+        "(the date of the export, UTC).",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": "`no-store`: personal data is kept by no cache on the way.",
+        "required": True,
+        "schema": {"type": "string", "const": "no-store"},
+    },
 }
 #: Which responses carry ETag and Location: (method, path, status).
 ETAG_RESPONSES = {
@@ -122,6 +135,8 @@ LOCATION_RESPONSES = {
     ("post", f"{API}/events", "201"),
     ("post", f"{API}/events/{{event_id}}/registrations", "201"),
 }
+#: The personal data export: a download no cache keeps.
+DOWNLOAD_RESPONSES = {("get", f"{API}/users/me/export", "200")}
 #: Answered with `Accept: text/csv`, the attendee list as CSV instead of a JSON page.
 CSV_EXPORT = ("get", f"{API}/events/{{event_id}}/attendees", "200")
 LICENSE = {"name": "MIT", "identifier": "MIT"}
@@ -135,21 +150,44 @@ TAGS = {
 _METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
 
 
+#: Properties of JSON request bodies that set a new password: the configured policy's
+#: lengths apply to them (a `current_password` is only compared, so it has none).
+NEW_PASSWORD_FIELDS = frozenset({"password", "new_password"})
+_DEFAULT_POLICY = PasswordPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordLengths:
+    """The configured password policy's lengths, as the document states them."""
+
+    min_length: int = _DEFAULT_POLICY.min_length
+    max_length: int = _DEFAULT_POLICY.max_length
+
+
+@dataclass
 class DocumentedOpenAPIConfig(OpenAPIConfig):
     """`OpenAPIConfig` whose document comes out with `complete()` applied."""
 
+    password_lengths: PasswordLengths = field(default_factory=PasswordLengths)
+
     def to_openapi_schema(self) -> OpenAPI:
         base = super().to_openapi_schema()
-        return CompleteOpenAPI(**{f.name: getattr(base, f.name) for f in fields(base)})
+        document = CompleteOpenAPI(**{f.name: getattr(base, f.name) for f in fields(base)})
+        document.password_lengths = self.password_lengths  # not a field: never serialised
+        return document
 
 
 @dataclass
 class CompleteOpenAPI(OpenAPI):
+    password_lengths = PasswordLengths()
+
     def to_schema(self) -> dict[str, Any]:
-        return complete(super().to_schema())
+        return complete(super().to_schema(), self.password_lengths)
 
 
-def complete(document: dict[str, Any]) -> dict[str, Any]:
+def complete(
+    document: dict[str, Any], password_lengths: PasswordLengths | None = None
+) -> dict[str, Any]:
     """The generated document, told the whole truth (see the comment above)."""
     components = document.setdefault("components", {})
     schemas: dict[str, Any] = components.get("schemas", {})
@@ -158,6 +196,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     for name, struct in _strict_structs().items():
         if name in schemas and set(schemas[name].get("properties", {})) == struct:
             schemas[name]["additionalProperties"] = False
+    _state_password_policy(document, password_lengths or PasswordLengths())
     document["info"].setdefault("license", LICENSE)
     used = {
         tag
@@ -183,6 +222,47 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def request_body_schemas(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(media type, schema) of every object schema a request body uses, followed
+    through `$ref`s, `allOf`/`anyOf`/`oneOf`, properties and array items; each once."""
+    seen: set[int] = set()
+
+    def follow(schema: Any, media: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        if not isinstance(schema, dict) or id(schema) in seen:
+            return
+        seen.add(id(schema))
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_SCHEMA):
+            yield from follow(document["components"]["schemas"][ref.removeprefix(_SCHEMA)], media)
+        if "properties" in schema:
+            yield media, schema
+            for value in schema["properties"].values():
+                yield from follow(value, media)
+        for key in ("allOf", "anyOf", "oneOf"):
+            for option in schema.get(key, []):
+                yield from follow(option, media)
+        yield from follow(schema.get("items"), media)
+
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            for media, content in operation.get("requestBody", {}).get("content", {}).items():
+                yield from follow(content.get("schema"), media)
+
+
+def _state_password_policy(document: dict[str, Any], lengths: PasswordLengths) -> None:
+    """A new password in a JSON body has the configured policy's lengths (the edge
+    only refuses what no configuration allows; the use case applies the policy)."""
+    for media, schema in request_body_schemas(document):
+        if media != "application/json":
+            continue  # the token endpoint's form: a sign-in compares, any length
+        for name, prop in schema["properties"].items():
+            if name in NEW_PASSWORD_FIELDS and isinstance(prop, dict):
+                prop["minLength"] = lengths.min_length
+                prop["maxLength"] = lengths.max_length
+
+
 def _declare_headers(method: str, path: str, status: str, response: dict[str, Any]) -> None:
     headers: dict[str, Any] = response.get("headers") or {}
     wanted = ["X-Request-ID"]
@@ -194,6 +274,8 @@ def _declare_headers(method: str, path: str, status: str, response: dict[str, An
         wanted.append("ETag")
     if (method, path, status) in LOCATION_RESPONSES:
         wanted.append("Location")
+    if (method, path, status) in DOWNLOAD_RESPONSES:
+        wanted += ["Content-Disposition", "Cache-Control"]
     for name in wanted:
         headers[name] = {"$ref": _HEADER + name.replace("-", "")}
     response["headers"] = headers

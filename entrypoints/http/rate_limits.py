@@ -9,7 +9,9 @@ Which policies a request counts against (each must allow it):
 - POST /api/v1/auth/token: also `token`, per client address;
 - POST /api/v1/auth/register: also `register`, per client address;
 - POST /api/v1/events/{id}/registrations (joining) by a signed-in caller:
-  also `join`, per user.
+  also `join`, per user;
+- GET /api/v1/users/me/export by a signed-in caller: also `export`, per user
+  (it reads the caller's whole history).
 
 Health, metrics, the docs and the schema (`/schema...`) are never limited,
 and nothing is when `EVENTAPI_RATE_LIMITS=off`. The limiter is passed in (the
@@ -64,6 +66,7 @@ log = logging.getLogger("eventapi.rate_limits")
 API = "/api/v1"
 TOKEN_PATH = f"{API}/auth/token"
 REGISTER_PATH = f"{API}/auth/register"
+EXPORT_PATH = f"{API}/users/me/export"
 JOIN_PATH = re.compile(rf"^{API}/events/[^/]+/registrations$")
 EXEMPT_EXACT = frozenset({"/metrics", "/health", "/schema"})
 EXEMPT_PREFIXES = ("/health/", "/schema/")
@@ -132,6 +135,8 @@ def _applicable(
             checks.append((policies.register, f"address:{address}"))
         elif user is not None and JOIN_PATH.match(path):
             checks.append((policies.join, f"user:{user}"))
+    elif method in {"GET", "HEAD"} and path == EXPORT_PATH and user is not None:
+        checks.append((policies.export, f"user:{user}"))
     if user is not None:
         checks.append((policies.user, f"user:{user}"))
     else:

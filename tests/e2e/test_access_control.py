@@ -178,6 +178,18 @@ def _no_foreign_data(world: World, caller: str, response: httpx.Response) -> str
     return None
 
 
+def _own_export_only(world: World, caller: str, response: httpx.Response) -> str | None:
+    """The export is the caller's own: their profile, and nobody else's registrations."""
+    if response.status_code != 200:
+        return None
+    body = response.json()
+    if body["profile"]["id"] != world.callers[caller].user_id:
+        return "the export is of someone else"
+    if world.ids["registration"] in response.text or world.bystander.email in response.text:
+        return "the export shows the bystander's data"
+    return None
+
+
 E = "/api/v1/events"
 EID = f"{E}/{{event_id:uuid}}"
 U = "/api/v1/users"
@@ -193,6 +205,7 @@ TABLE: list[Row] = [
     Row("PATCH", f"{U}/me", (401, 200, 200, 200, 200), json=lambda w, c: {"full_name": "Renamed"}),
     Row("DELETE", f"{U}/me", (401, 204, 204, 204, 409), note="the only admin cannot leave"),
     Row("GET", f"{U}/me/registrations", (401, 200, 200, 200, 200)),
+    Row("GET", f"{U}/me/export", (401, 200, 200, 200, 200), check=_own_export_only),
     # -- user management (admin) -------------------------------------------------------
     Row("GET", U, (401, 403, 403, 403, 200)),
     Row("POST", U, (401, 403, 403, 403, 201), json=_fresh_user("organizer")),

@@ -46,6 +46,7 @@ CONTRACT = {
     ("patch", f"{API}/users/me"),
     ("delete", f"{API}/users/me"),
     ("get", f"{API}/users/me/registrations"),
+    ("get", f"{API}/users/me/export"),
     ("get", f"{API}/users"),
     ("post", f"{API}/users"),
     ("get", f"{API}/users/{{user_id}}"),
@@ -432,3 +433,191 @@ def test_every_tag_is_described(document: dict[str, Any]) -> None:
     used = {tag for _, _, operation in operations(document) for tag in operation["tags"]}
 
     assert used == described
+
+
+# --- What the server enforces, for every request body and parameter (v1.1) -----------
+# These walk the whole document, so a route added later is held to the same rules.
+
+SCHEMA_REF = "#/components/schemas/"
+#: Form bodies of OAuth2 (RFC 6749 §3.2, RFC 7009 §2.1): unknown fields are ignored.
+LOOSE_FORMS = {"TokenForm", "RevokeForm"}
+#: A password that is only compared with the one stored: no policy applies to it.
+COMPARED_PASSWORDS = {"current_password"}
+#: A query parameter named like this filters by a date or a moment.
+DATE_PARAMETER = re.compile(r"(^|_)(from|to|since|until|before|after|at|date|day)$")
+
+
+def request_bodies(document: dict[str, Any]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """(operation, media type, schema name, schema) of every object schema a request
+    body uses, through `$ref`s, properties, array items and `*Of`s."""
+    schemas = document["components"]["schemas"]
+    for method, path, operation in operations(document):
+        for media, content in operation.get("requestBody", {}).get("content", {}).items():
+            pending: list[tuple[str, Any]] = [("(inline)", content["schema"])]
+            seen: set[str] = set()
+            while pending:
+                name, schema = pending.pop()
+                if not isinstance(schema, dict):
+                    continue
+                if "$ref" in schema:
+                    ref = schema["$ref"].removeprefix(SCHEMA_REF)
+                    if ref not in seen:
+                        seen.add(ref)
+                        pending.append((ref, schemas[ref]))
+                if "properties" in schema:
+                    yield f"{method} {path}", media, name, schema
+                    pending += [(name, value) for value in schema["properties"].values()]
+                pending += [
+                    (name, option)
+                    for key in ("allOf", "anyOf", "oneOf")
+                    for option in schema.get(key, [])
+                ]
+                pending.append((name, schema.get("items")))
+
+
+def strict_structs() -> dict[str, set[str]]:
+    """Every HTTP Struct that refuses unknown fields (forbid_unknown_fields): its fields."""
+    import msgspec
+
+    import entrypoints.http.app  # noqa: F401 - every schema module is imported by then
+
+    found: dict[str, set[str]] = {}
+    pending: list[type[msgspec.Struct]] = [msgspec.Struct]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__struct_config__.forbid_unknown_fields:
+            found[cls.__name__] = set(cls.__struct_fields__)
+    return found
+
+
+def test_every_request_body_states_that_it_refuses_unknown_fields(
+    document: dict[str, Any],
+) -> None:
+    """Every object a JSON body holds (nested ones too) is a Struct that refuses unknown
+    fields, and its schema says `additionalProperties: false`; only the OAuth2 forms
+    ignore what they do not know, as their RFCs ask."""
+    strict = strict_structs()
+    wrong, seen = [], set()
+    for operation, media, name, schema in request_bodies(document):
+        seen.add(name)
+        if media != "application/json":
+            if name not in LOOSE_FORMS and schema.get("additionalProperties") is not False:
+                wrong.append(f"{operation}: form {name} does not refuse unknown fields")
+            continue
+        if name not in strict:
+            wrong.append(f"{operation}: {name} is not a forbid_unknown_fields Struct")
+        elif set(schema["properties"]) != strict[name]:
+            wrong.append(f"{operation}: {name} documents other fields than the Struct has")
+        if schema.get("additionalProperties") is not False:
+            wrong.append(f"{operation}: {name} lacks additionalProperties: false")
+
+    assert not wrong, "\n".join(sorted(set(wrong)))
+    assert {"SignUpIn", "NewEventIn", "LocationIn", "OwnProfileIn", "TokenForm"} <= seen
+    # Every strict Struct the document shows says so, wherever it appears.
+    schemas = document["components"]["schemas"]
+    for name in strict.keys() & schemas.keys():
+        assert schemas[name].get("additionalProperties") is False, name
+
+
+def test_every_new_password_states_the_password_policy(document: dict[str, Any]) -> None:
+    """A password field of a JSON body sets a password (the policy's 12 to 128
+    characters, the configured default) unless it is one that is only compared."""
+    found, wrong = [], []
+    for operation, media, name, schema in request_bodies(document):
+        for field, prop in schema["properties"].items():
+            if media != "application/json" or "password" not in field:
+                continue
+            if field in COMPARED_PASSWORDS:
+                continue
+            found.append(f"{name}.{field}")
+            bounds = (prop.get("type"), prop.get("minLength"), prop.get("maxLength"))
+            if bounds != ("string", 12, 128):
+                wrong.append(f"{operation}: {name}.{field} says {bounds}")
+
+    assert not wrong, "\n".join(sorted(set(wrong)))
+    assert {"SignUpIn.password", "NewUserIn.password", "OwnProfileIn.password"} <= set(found)
+
+
+def test_every_date_parameter_declares_its_format(document: dict[str, Any]) -> None:
+    """A date or date-time parameter says which: `format: date` / `date-time` (alone or
+    as every option of an `anyOf`), or, taking either, a pattern that accepts a date and
+    an RFC 3339 date-time with its offset (and nothing else), described as such."""
+    dated, wrong = [], []
+    for method, path, operation in operations(document):
+        for parameter in operation.get("parameters", []):
+            schema = parameter["schema"]
+            options = schema.get("anyOf") or schema.get("oneOf") or [schema]
+            formats = {o.get("format") for o in options if o != {"type": "null"}}
+            named = DATE_PARAMETER.search(parameter["name"]) is not None
+            if not named and not formats & {"date", "date-time"}:
+                continue
+            where = f"{method} {path} {parameter['name']}"
+            dated.append(parameter["name"])
+            if formats and formats <= {"date", "date-time"}:
+                continue
+            pattern = schema.get("pattern")
+            if pattern is None:
+                wrong.append(f"{where}: neither a format nor a pattern")
+                continue
+            accepts = re.compile(pattern).search
+            for good in ("2030-05-01", "2030-05-01T18:00:00+02:00", "2030-05-01T18:00:00Z"):
+                if not accepts(good):
+                    wrong.append(f"{where}: refuses {good}")
+            for bad in ("2030-05-01T18:00:00", "tomorrow", "05/01/2030", "2030-13-01"):
+                if accepts(bad):
+                    wrong.append(f"{where}: accepts {bad}")
+            text = parameter.get("description", "") + schema.get("description", "")
+            if "date" not in text or "RFC 3339" not in text:
+                wrong.append(f"{where}: the description does not say what it takes")
+
+    assert not wrong, "\n".join(wrong)
+    assert {"starts_from", "starts_to"} <= set(dated)
+
+
+@pytest.fixture
+async def strict_policy(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+    settings = settings_for(
+        f"sqlite+aiosqlite:///{tmp_path}/p.db",
+        tmp_path,
+        EVENTAPI_PASSWORD_MIN_LENGTH="20",
+        EVENTAPI_PASSWORD_MAX_LENGTH="40",
+    )
+    async with AsyncTestClient(create_app(build_container(settings)), base_url=BASE_URL) as client:
+        yield client
+
+
+async def test_the_served_document_states_the_configured_password_policy(
+    strict_policy: AsyncTestClient[Any],
+) -> None:
+    served = (await strict_policy.get("/schema/openapi.json")).json()
+    schemas = served["components"]["schemas"]
+
+    for name in ("SignUpIn", "NewUserIn", "OwnProfileIn"):
+        password = schemas[name]["properties"]["password"]
+        assert (password["minLength"], password["maxLength"]) == (20, 40), name
+    # ... and the server enforces exactly that: 19 characters refused, 20 and 40 taken.
+    for length, status in ((19, 400), (20, 201), (40, 201), (41, 400)):
+        password = ("unusual passphrase " * 3)[:length]
+        response = await strict_policy.post(
+            f"{API}/auth/register",
+            json={"email": f"p{length}@example.org", "password": password, "full_name": "P"},
+        )
+        assert response.status_code == status, (length, response.text)
+        if status == 400:
+            assert [e["field"] for e in response.json()["errors"]] == ["password"]
+
+
+async def test_a_looser_configured_policy_is_not_overruled_at_the_edge(tmp_path: Path) -> None:
+    settings = settings_for(
+        f"sqlite+aiosqlite:///{tmp_path}/l.db", tmp_path, EVENTAPI_PASSWORD_MIN_LENGTH="8"
+    )
+    async with AsyncTestClient(create_app(build_container(settings)), base_url=BASE_URL) as client:
+        served = (await client.get("/schema/openapi.json")).json()
+        response = await client.post(
+            f"{API}/auth/register",
+            json={"email": "short@example.org", "password": "qz7-vex!", "full_name": "S"},
+        )
+
+    assert served["components"]["schemas"]["SignUpIn"]["properties"]["password"]["minLength"] == 8
+    assert response.status_code == 201, response.text

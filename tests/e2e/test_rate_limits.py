@@ -376,6 +376,23 @@ async def test_joining_events_is_limited_per_user(launch: Launcher) -> None:
     assert (await service.get(f"{API}/users/me", headers=attendee.headers)).status_code == 200
 
 
+async def test_exports_are_limited_per_user_per_hour(launch: Launcher) -> None:
+    service = await launch.start(EVENTAPI_RATE_LIMIT_EXPORT="2")
+    ann, otto = await service.account("ann"), await service.account("otto")
+
+    exports = [await service.get(f"{API}/users/me/export", headers=ann.headers) for _ in range(3)]
+
+    assert [r.status_code for r in exports] == [200, 200, 429]
+    assert [limits(r) for r in exports[:2]] == [
+        ('"export";q=2;w=3600', '"export";r=1;t=3600'),
+        ('"export";q=2;w=3600', '"export";r=0;t=3600'),
+    ]
+    assert_rate_limited(exports[2], "export", 3600)
+    # Per user: someone else still exports; the same user's other requests are not affected.
+    assert (await service.get(f"{API}/users/me/export", headers=otto.headers)).status_code == 200
+    assert (await service.get(f"{API}/users/me", headers=ann.headers)).status_code == 200
+
+
 async def test_password_checks_are_limited_per_account(launch: Launcher) -> None:
     service = await launch.start(
         EVENTAPI_RATE_LIMIT_PASSWORD_CHECKS="2", EVENTAPI_RATE_LIMIT_TOKEN="100"

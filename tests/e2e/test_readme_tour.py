@@ -313,6 +313,24 @@ def test_the_readme_tour_works_against_eventapi_serve(server: Server) -> None:
         assert response.status_code == 204, response.text
         assert http.get(f"{API}/events/{event['id']}").json()["attendee_count"] == 0
 
+        # Sam takes his data with him: one JSON download with all of it.
+        assert '"$API/users/me/export"' in tour.text
+        response = http.get(f"{API}/users/me/export", headers=bearer(sam))
+        assert response.status_code == 200, response.text
+        assert re.fullmatch(
+            r'attachment; filename="eventapi-export-\d{4}-\d\d-\d\d\.json"',
+            response.headers["content-disposition"],
+        )
+        export = response.json()
+        assert export["profile"]["email"] == sam_signup["email"]
+        assert export["registrations"] == []  # he left: the registration is gone
+        about = {(n["kind"], n["event_title"]) for n in export["notifications"]}
+        assert {
+            ("welcome", None),
+            ("registration_confirmed", event["title"]),
+            ("registration_ended", event["title"]),
+        } <= about
+
     # Every step queued its notification in the outbox.
     outbox = server.eventapi("outbox")
     assert outbox.returncode == 0, outbox.stderr

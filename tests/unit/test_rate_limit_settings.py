@@ -8,7 +8,7 @@ from application.ports.rate_limiter import Rate
 from entrypoints.settings import ConfigurationError, Settings
 
 KEY = {"EVENTAPI_SECRET_KEY": "k" * 40}
-NAMES = ("ANONYMOUS", "USER", "TOKEN", "REGISTER", "JOIN", "PASSWORD_CHECKS")
+NAMES = ("ANONYMOUS", "USER", "TOKEN", "REGISTER", "JOIN", "PASSWORD_CHECKS", "EXPORT")
 JUNK = (
     *("", "abc", "0/60", "10/0", "10/", "/60", "-1/60", "1.5/60", "10/60/2", "10 per minute"),
     *("10/86401", "1000001/60", "99999999/60", "\uff11\uff10/60"),  # the last: full-width digits
@@ -30,6 +30,7 @@ def test_the_defaults_are_the_contracts() -> None:
         Rate("join", 30, 60),
     )
     assert limits.password_check_rate == Rate("password-checks", 10, 900)
+    assert limits.export == Rate("export", 10, 3600)
     assert limits.redis_key_prefix == "eventapi"
     assert limits.key_prefix == "eventapi:rl"
 
@@ -42,6 +43,7 @@ def test_each_policy_takes_requests_and_seconds() -> None:
         RATE_LIMIT_REGISTER="2/86400",
         RATE_LIMIT_JOIN="7",  # requests alone: the default window
         RATE_LIMIT_PASSWORD_CHECKS="4/600",
+        RATE_LIMIT_EXPORT="2/7200",
     ).rate_limits
 
     assert (chosen.anonymous, chosen.user, chosen.token, chosen.register, chosen.join) == (
@@ -52,6 +54,7 @@ def test_each_policy_takes_requests_and_seconds() -> None:
         Rate("join", 7, 60),
     )
     assert chosen.password_check_rate == Rate("password-checks", 4, 600)
+    assert chosen.export == Rate("export", 2, 7200)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -7,14 +7,16 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
-from litestar.response import Response
+from litestar.response import Response, Stream
 
 from application.ports.queries import DEFAULT_PAGE_SIZE, UserCriteria
 from application.principal import Principal
 from application.use_cases.close_own_account import CloseOwnAccount, CloseOwnAccountCommand
 from application.use_cases.create_user import CreateUser, CreateUserCommand
 from application.use_cases.delete_user import DeleteUser, DeleteUserCommand
+from application.use_cases.export_my_data import ExportMyData, ExportMyDataCommand
 from application.use_cases.get_user import GetUser, GetUserCommand
 from application.use_cases.list_my_registrations import (
     ListMyRegistrations,
@@ -25,10 +27,12 @@ from application.use_cases.update_own_profile import UpdateOwnProfile, UpdateOwn
 from application.use_cases.update_user import UpdateUser, UpdateUserCommand
 from domain.users import Role
 from entrypoints.http.cursors import CursorCodec
+from entrypoints.http.exports import export_json, filename
 from entrypoints.http.guards import requires_bearer
 from entrypoints.http.openapi import BEARER, responses
 from entrypoints.http.paging import NO_NUL, Limit, page_request, query_fingerprint
 from entrypoints.http.schemas.common import given
+from entrypoints.http.schemas.exports import PersonalDataExportOut
 from entrypoints.http.schemas.registrations import RegistrationOut, RegistrationPage
 from entrypoints.http.schemas.users import (
     NewUserIn,
@@ -96,6 +100,36 @@ class OwnAccountController(Controller):
         self, principal: Principal_, close_own_account: NamedDependency[CloseOwnAccount]
     ) -> None:
         await close_own_account.execute(CloseOwnAccountCommand(actor=principal))
+
+    @get(
+        "/export",
+        summary="Everything held about me, as one JSON document (streamed)",
+        description="Profile, registrations, events organised, notifications, webhooks and "
+        "audit entries: never a password hash, token or secret. Written as it is read, in "
+        "batches, so a long history is never held in memory; sent as an attachment and "
+        "never cached. Counts against the signed-in rate limit like any request "
+        '(docs/security.md, "Data export").',
+        responses={
+            200: ResponseSpec(
+                data_container=PersonalDataExportOut,
+                description="The caller's data, as a download.",
+                generate_examples=False,
+            ),
+            **responses(401, 429),
+        },
+    )
+    async def export_me(
+        self, principal: Principal_, export_my_data: NamedDependency[ExportMyData]
+    ) -> Stream:
+        export = await export_my_data.execute(ExportMyDataCommand(actor=principal))
+        return Stream(
+            export_json(export),
+            media_type="application/json",
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename(export)}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     @get(
         "/registrations",

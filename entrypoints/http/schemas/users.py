@@ -7,20 +7,22 @@ from uuid import UUID
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from application.ports.queries import UserView
-from domain.values import PasswordPolicy
+from domain.values import LONGEST_PASSWORD_POLICY, SHORTEST_PASSWORD_POLICY
 from entrypoints.http.schemas.common import NOT_BLANK
 
 RoleName = Literal["attendee", "organizer", "admin"]
 Email = Annotated[str, Meta(min_length=3, max_length=254, examples=["ada@example.org"])]
-_POLICY = PasswordPolicy()
-#: A new password, as domain.values.PasswordPolicy checks it: its length, and no control
-#: characters (Unicode category Cc). Off the common-passwords list too, which no schema
-#: can say: such a password is refused with a 400.
+#: A new password. Its length is the configured policy's (domain.values.PasswordPolicy,
+#: EVENTAPI_PASSWORD_MIN/MAX_LENGTH), checked by the use case; here only the widest a
+#: deployment may configure, so that the edge is never stricter than the policy. The
+#: OpenAPI document states the configured lengths (entrypoints/http/openapi.py), and
+#: no control characters (Unicode category Cc). Off the common-passwords list too,
+#: which no schema can say: such a password is refused with a 400.
 Password = Annotated[
     str,
     Meta(
-        min_length=_POLICY.min_length,
-        max_length=_POLICY.max_length,
+        min_length=SHORTEST_PASSWORD_POLICY,
+        max_length=LONGEST_PASSWORD_POLICY,
         pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
         examples=["correct horse battery"],
     ),

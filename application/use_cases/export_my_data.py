@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from application.authorization import require_signed_in
+from application.ports.personal_data import EXPORT_BATCH_SIZE, NotificationRecord, PersonalData
+from application.ports.queries import EventView, RegistrationView, UserQueries, UserView
+from application.ports.system import Clock
+from application.principal import Principal
+from domain.errors import NotFound
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportMyDataCommand:
+    actor: Principal | None
+    batch_size: int = EXPORT_BATCH_SIZE
+
+
+async def nothing_yet() -> AsyncIterator[list[Any]]:
+    """A section whose data does not exist yet: present in the document, empty."""
+    none: list[list[Any]] = []
+    for batch in none:
+        yield batch
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonalDataExport:
+    """Everything held about one person. The profile is read up front (so a missing
+    account is an error, not a broken stream); every other section is an unread
+    generator of batches, read as it is written out."""
+
+    exported_at: datetime
+    profile: UserView
+    registrations: AsyncIterator[list[RegistrationView]]
+    organised_events: AsyncIterator[list[EventView]]
+    notifications: AsyncIterator[list[NotificationRecord]]
+    #: Issue 14 (webhooks) fills this: the caller's webhooks, never their secrets.
+    webhooks: AsyncIterator[list[Any]]
+    #: The audit log fills this: entries where the caller is the actor or the subject.
+    audit_events: AsyncIterator[list[Any]]
+
+
+class ExportMyData:
+    """The signed-in caller's own data (contract: "Data rights and audit"), never
+    anyone else's: every section is read for the caller's own id, and no secret
+    (password hash, session or refresh-token digests) is in any of them."""
+
+    def __init__(self, users: UserQueries, personal_data: PersonalData, clock: Clock) -> None:
+        self._users = users
+        self._data = personal_data
+        self._clock = clock
+
+    async def execute(self, command: ExportMyDataCommand) -> PersonalDataExport:
+        actor = require_signed_in(command.actor)
+        profile = await self._users.get(actor.user_id)
+        if profile is None:
+            raise NotFound("user", actor.user_id)
+        user_id, size = actor.user_id, command.batch_size
+        return PersonalDataExport(
+            exported_at=self._clock.now(),
+            profile=profile,
+            registrations=self._data.registrations(user_id, batch_size=size),
+            organised_events=self._data.organised_events(user_id, batch_size=size),
+            notifications=self._data.notifications(user_id, batch_size=size),
+            webhooks=nothing_yet(),
+            audit_events=nothing_yet(),
+        )

@@ -1,0 +1,97 @@
+"""The personal data export (`GET /users/me/export`): the document it streams.
+
+The response is written piece by piece (entrypoints/http/exports.py), never built
+as one value; `PersonalDataExportOut` describes it for the OpenAPI document and
+is what a client decodes it as. Its fields are written in this order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from msgspec import Meta, Struct
+
+from application.ports.personal_data import NotificationRecord
+from entrypoints.http.schemas.events import EventOut
+from entrypoints.http.schemas.registrations import RegistrationOut
+from entrypoints.http.schemas.users import UserOut
+
+NotificationKindName = Literal[
+    "welcome",
+    "event_created",
+    "event_published",
+    "registration_confirmed",
+    "registration_waitlisted",
+    "registration_promoted",
+    "registration_ended",
+    "event_changed",
+    "event_cancelled",
+    "event_deleted",
+]
+NotificationStateName = Literal["pending", "sent", "failed", "skipped"]
+
+
+class ExportedNotificationOut(Struct, frozen=True):
+    """A notification addressed to the caller (sent ones are kept for the outbox
+    retention, then purged)."""
+
+    kind: NotificationKindName
+    created_at: datetime
+    status: Annotated[
+        NotificationStateName,
+        Meta(
+            description="`skipped`: settled without sending (the account was closed or "
+            "the event deleted first); `failed`: given up after every attempt."
+        ),
+    ]
+    sent_at: datetime | None
+    event_id: UUID | None
+    event_title: str | None
+
+    @classmethod
+    def of(cls, record: NotificationRecord) -> ExportedNotificationOut:
+        return cls(
+            kind=record.kind.value,
+            created_at=record.created_at,
+            status=record.status.value,
+            sent_at=record.sent_at,
+            event_id=record.event_id,
+            event_title=record.event_title,
+        )
+
+
+class ExportedAuditEventOut(Struct, frozen=True):
+    """An audit entry where the caller is the actor or the subject (the contract's
+    audit event; never a secret in `details`)."""
+
+    id: UUID
+    at: datetime
+    actor_id: UUID | None
+    action: str
+    subject_type: str
+    subject_id: str | None
+    ip: str | None
+    details: dict[str, Any]
+
+
+class PersonalDataExportOut(Struct, frozen=True):
+    """Everything eventapi holds about the caller. No secrets: no password hash,
+    no session or refresh-token digests, no webhook secrets."""
+
+    exported_at: datetime
+    profile: UserOut
+    registrations: Annotated[
+        list[RegistrationOut],
+        Meta(description="Every registration, cancelled ones too, oldest first."),
+    ]
+    events_organised: Annotated[
+        list[EventOut], Meta(description="Every event the caller organises, in any status.")
+    ]
+    notifications: list[ExportedNotificationOut]
+    webhooks: Annotated[
+        list[dict[str, Any]],
+        Meta(description="The caller's webhooks, without their secrets."),
+    ]
+    audit_events: list[ExportedAuditEventOut]
