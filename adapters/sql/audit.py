@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import RowMapping, insert, select
+from sqlalchemy import RowMapping, Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.paging import keyset_order, page_of
@@ -43,8 +43,13 @@ class SqlAuditQueries(AuditQueries):
         self._engine = read_only(engine)
 
     async def search(self, criteria: AuditCriteria, page: PageRequest) -> Page[AuditEntry]:
+        statement = self.search_statement(criteria, page)
+        entries = [_entry(row) for row in await fetch_all(self._engine, statement)]
+        return page_of(entries, page, lambda entry: Keyset(entry.at, entry.id))
+
+    def search_statement(self, criteria: AuditCriteria, page: PageRequest) -> Select[Any]:
         """One index range: (at, id) descending, within one actor or subject when
-        filtered by it (ix_audit_log_*_at_id)."""
+        filtered by it (ix_audit_log_*_at_id; tests/integration/test_query_plans.py)."""
         statement = select(audit_log)
         if criteria.actor_id is not None:
             statement = statement.where(audit_log.c.actor_id == criteria.actor_id)
@@ -56,11 +61,9 @@ class SqlAuditQueries(AuditQueries):
             statement = statement.where(audit_log.c.at >= criteria.since)
         if criteria.until is not None:
             statement = statement.where(audit_log.c.at < criteria.until)
-        statement = keyset_order(
+        return keyset_order(
             statement, page, id_column=audit_log.c.id, sort_column=audit_log.c.at, descending=True
         )
-        entries = [_entry(row) for row in await fetch_all(self._engine, statement)]
-        return page_of(entries, page, lambda entry: Keyset(entry.at, entry.id))
 
 
 def _entry(row: RowMapping) -> AuditEntry:
