@@ -76,7 +76,6 @@ class SignInWithPassword:
             raise
         if user is None or not valid or not user.is_active:
             await self._refuse(user, _reason(user, valid=valid))
-        assert user is not None  # for mypy: _refuse raises
         fresh_hash = None
         if self._hasher.needs_rehash(user.password_hash):  # after a key or cost change
             fresh_hash = await self._hasher.hash(command.password)
