@@ -3,7 +3,8 @@
 Aggregates record facts as they change (`Event.recorded`, `User.recorded`). A
 unit of work wraps its user and event repositories with a `FactCollector`,
 which remembers every aggregate they load or add and turns the aggregate's
-facts into outbox entries (`application.notifications`) at the moment the
+facts into outbox entries (`application.notifications`) and audit entries
+(`application.audit`, with the actor of `ActorContext`) at the moment the
 aggregate is written: added, saved or deleted. So:
 
 - A broadcast goes to the attendees as the transaction sees them when the
@@ -13,7 +14,12 @@ aggregate is written: added, saved or deleted. So:
   the unit of work still holds facts: a change recorded but never written
   would otherwise be dropped without a word, or announced without being stored.
 
-See docs/adr/0005-the-unit-of-work-hands-facts-to-the-outbox.md.
+- A fact that belongs to no aggregate (a refused sign-in changes nothing) is
+  handed over with `record(fact)` and translated at once, by the same
+  translations: the one other way in, for facts about attempts.
+
+See docs/adr/0005-the-unit-of-work-hands-facts-to-the-outbox.md and
+docs/adr/0008-audit-log.md.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 from uuid import UUID
 
+from application.audit import append_audit_entries
 from application.notifications import queue_notifications
+from application.ports.audit import ActorContext, AuditLog
 from application.ports.notifications import Outbox
 from application.ports.repositories import EventRepository, UserRepository
 from application.ports.system import IdGenerator
@@ -54,8 +62,12 @@ class UndrainedFacts(RuntimeError):
 class FactCollector:
     """One per unit of work: wrap its repositories, call `ensure_drained` in `commit`."""
 
-    def __init__(self, outbox: Outbox, ids: IdGenerator) -> None:
+    def __init__(
+        self, outbox: Outbox, audit: AuditLog, actors: ActorContext, ids: IdGenerator
+    ) -> None:
         self._outbox = outbox
+        self._audit = audit
+        self._actors = actors
         self._ids = ids
         self._seen: dict[int, RecordsFacts] = {}
 
@@ -82,6 +94,11 @@ class FactCollector:
 
     async def translate(self, facts: list[DomainEvent]) -> None:
         await queue_notifications(self._outbox, facts, self._ids)
+        await append_audit_entries(self._audit, facts, self._actors.current(), self._ids)
+
+    async def record(self, fact: DomainEvent) -> None:
+        """A fact no aggregate holds (about an attempt, not a change), translated now."""
+        await self.translate([fact])
 
 
 class _CollectingUsers(UserRepository):

@@ -79,3 +79,57 @@ class AttendeePromoted(DomainEvent):
     event_id: UUID
     user_id: UUID
     registration_id: UUID
+
+
+# -- accounts: kept in the audit log (application/audit.py), announced to nobody --------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PasswordChanged(DomainEvent):
+    """The owner chose a new password (a rehash after a cost change is not one)."""
+
+    user_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleChanged(DomainEvent):
+    user_id: UUID
+    previous_role: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountDeactivated(DomainEvent):
+    user_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountActivated(DomainEvent):
+    user_id: UUID
+
+
+class SignInRefusal:
+    """Why a sign-in was refused (never the password or the address typed)."""
+
+    UNKNOWN_ACCOUNT = "unknown_account"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - a reason, not a password
+    INACTIVE_ACCOUNT = "inactive_account"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignInFailed(DomainEvent):
+    """A password sign-in was refused. It changes no aggregate: the use case hands it
+    to its unit of work with `uow.record` (docs/adr/0008-audit-log.md). `user_id` is
+    None when the address names no account (the address itself is never kept)."""
+
+    user_id: UUID | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignInLockedOut(DomainEvent):
+    """A password sign-in was refused unchecked: the account's budget of password
+    checks is spent (application/password_checks.py)."""
+
+    user_id: UUID | None
+    retry_after_seconds: int

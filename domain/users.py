@@ -7,7 +7,15 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from domain.domain_events import AccountErased, DomainEvent, UserSignedUp
+from domain.domain_events import (
+    AccountActivated,
+    AccountDeactivated,
+    AccountErased,
+    DomainEvent,
+    PasswordChanged,
+    RoleChanged,
+    UserSignedUp,
+)
 from domain.errors import InvalidCredentials, LastActiveAdmin, NotFound
 from domain.values import EmailAddress, plain_text
 
@@ -101,25 +109,44 @@ class User:
         self.updated_at = now
 
     def set_password_hash(self, password_hash: str, now: datetime) -> None:
+        """The same password, hashed anew (after a cost or pepper change): no fact."""
         self.password_hash = password_hash
         self.updated_at = now
+
+    def change_password(self, password_hash: str, now: datetime) -> None:
+        """The owner chose a new password."""
+        self.set_password_hash(password_hash, now)
+        self.recorded.append(PasswordChanged(occurred_at=now, user_id=self.id))
 
     def change_role(self, role: Role, *, active_admins: int, now: datetime) -> None:
         if role is not Role.ADMIN:
             self._ensure_not_last_admin(active_admins)
-        self.role = role
+        if role is self.role:
+            return
+        previous, self.role = self.role, role
         self.updated_at = now
+        self.recorded.append(
+            RoleChanged(
+                occurred_at=now, user_id=self.id, previous_role=previous.value, role=role.value
+            )
+        )
 
     def deactivate(self, *, active_admins: int, now: datetime) -> None:
         self._ensure_not_last_admin(active_admins)
+        if not self.is_active:
+            return
         self.is_active = False
         self.updated_at = now
+        self.recorded.append(AccountDeactivated(occurred_at=now, user_id=self.id))
 
     def activate(self, now: datetime) -> None:
         if self.is_erased:
             raise NotFound("user", self.id)  # an erased account no longer exists
+        if self.is_active:
+            return
         self.is_active = True
         self.updated_at = now
+        self.recorded.append(AccountActivated(occurred_at=now, user_id=self.id))
 
     @property
     def is_erased(self) -> bool:

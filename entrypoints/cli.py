@@ -13,14 +13,18 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from importlib.metadata import version
 from typing import TypeVar
+from uuid import UUID
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from application.ports.audit import AuditCriteria
 from application.ports.storage import StorageUnavailable
 from domain.errors import DomainError, EmailTaken, InvalidValue
 from entrypoints.commands import CommandError
+from entrypoints.commands.audit import moment, print_audit, read_audit
 from entrypoints.commands.create_admin import create_admin, read_password
 from entrypoints.commands.database import migrate
 from entrypoints.commands.openapi import openapi_document
@@ -163,6 +167,19 @@ def _outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    criteria = AuditCriteria(
+        actor_id=args.actor,
+        subject_id=args.subject,
+        action=args.action,
+        since=args.since,
+        until=args.until,
+    )
+    listing = _run(lambda container: read_audit(container, criteria, args.limit))
+    print_audit(listing, sys.stdout, as_json=args.json)
+    return 0
+
+
 def _worker(args: argparse.Namespace) -> int:
     """Exits 0 when stopped by SIGTERM or Ctrl-C (after the batch in hand), or when
     `--once` found nothing more to do."""
@@ -208,6 +225,22 @@ def _bounded(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an id: {text!r}") from None
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return moment(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date or an RFC 3339 date-time with its offset: {text!r}"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,6 +339,25 @@ def build_parser() -> argparse.ArgumentParser:
     choice.add_argument(
         "--retry-all", action="store_true", help="revive every dead-lettered message"
     )
+
+    audit = command(
+        "audit",
+        _audit,
+        "Print the audit log, newest first: sign-in failures and lockouts, password, "
+        "role and active changes, event publishing, cancelling and deleting, attendee "
+        "removals; who did it (the account id) and from which address.",
+    )
+    audit.add_argument(
+        "--limit", metavar="N", type=_bounded(1, 10_000), default=50, help="entries (%(default)s)"
+    )
+    audit.add_argument("--actor", metavar="ID", type=_uuid, help="only what this account did")
+    audit.add_argument("--subject", metavar="ID", type=_uuid, help="only what was done to this")
+    audit.add_argument("--action", metavar="NAME", help="only this action, e.g. user.role_changed")
+    audit.add_argument(
+        "--since", metavar="WHEN", type=_moment, help="from this moment on (2030-05-01, or ...Z)"
+    )
+    audit.add_argument("--until", metavar="WHEN", type=_moment, help="before this moment")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
 
     worker = command(
         "worker",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from adapters.actor_context import ACTORS
 from adapters.bcrypt_hasher import BcryptHasher
 from adapters.common_passwords import CommonPasswordSet
 from adapters.html_sanitizer import Nh3Sanitizer
@@ -19,6 +20,7 @@ from adapters.memory.read_cache import MemoryReadCache
 from adapters.redis_client import redis_client
 from adapters.redis_rate_limiter import RedisRateLimiter
 from adapters.redis_read_cache import RedisReadCache
+from adapters.sql.audit import SqlAuditQueries
 from adapters.sql.caller_queries import SqlCallerQueries
 from adapters.sql.engine import create_database_engine
 from adapters.sql.event_locations import SqlEventLocations
@@ -49,6 +51,7 @@ from application.use_cases.get_user import GetUser
 from application.use_cases.identify_caller import IdentifyCaller
 from application.use_cases.leave_event import LeaveEvent
 from application.use_cases.list_attendees import ListAttendees
+from application.use_cases.list_audit_events import ListAuditEvents
 from application.use_cases.list_failed_notifications import ListFailedNotifications
 from application.use_cases.list_my_registrations import ListMyRegistrations
 from application.use_cases.list_users import ListUsers
@@ -77,6 +80,9 @@ class Container(containers.DeclarativeContainer):
     # -- the outside world ------------------------------------------------------------
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(Uuid7Generator)
+    #: Who acts in the work in progress, for the audit log: bound per request by the
+    #: HTTP edge; nobody for the CLI and the worker.
+    actors = providers.Object(ACTORS)
     #: Each process keeps up to `pool_size` connections (opened as needed) and opens
     #: no overflow: overflow connections are closed again when returned, so a load
     #: hovering around the pool's size paid a new PostgreSQL backend per request.
@@ -108,7 +114,7 @@ class Container(containers.DeclarativeContainer):
     #: (application/read_cache.py).
     uow = providers.Singleton(
         InvalidatingUnitOfWorkFactory,
-        providers.Singleton(SqlUnitOfWorkFactory, engine, ids),
+        providers.Singleton(SqlUnitOfWorkFactory, engine, ids, actors),
         read_cache,
     )
     event_queries = providers.Singleton(SqlEventQueries, engine)
@@ -117,6 +123,7 @@ class Container(containers.DeclarativeContainer):
     caller_queries = providers.Singleton(SqlCallerQueries, engine)
     #: One person's data, section by section, for their export.
     personal_data = providers.Singleton(SqlPersonalData, engine)
+    audit_queries = providers.Singleton(SqlAuditQueries, engine)
     hasher = providers.Singleton(
         BcryptHasher,
         pepper=settings.provided.security.password_pepper,
@@ -193,6 +200,7 @@ class Container(containers.DeclarativeContainer):
     list_attendees = providers.Factory(ListAttendees, event_queries, registration_queries)
     list_my_registrations = providers.Factory(ListMyRegistrations, registration_queries, clock)
     export_my_data = providers.Factory(ExportMyData, user_queries, personal_data, clock)
+    list_audit_events = providers.Factory(ListAuditEvents, audit_queries)
 
     # -- the worker: notifications from the outbox, coordinates for addresses ---------
     mail_composer = providers.Singleton(

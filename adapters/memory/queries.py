@@ -9,6 +9,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from adapters.memory.state import MemoryStore
+from application.ports.audit import AuditCriteria, AuditEntry, AuditQueries
 from application.ports.queries import (
     CallerQueries,
     CallerView,
@@ -333,3 +334,22 @@ class MemoryCallerQueries(CallerQueries):
             session_expires_at=session.expires_at,
             session_revoked_at=session.revoked_at,
         )
+
+
+class MemoryAuditQueries(AuditQueries):
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def search(self, criteria: AuditCriteria, page: PageRequest) -> Page[AuditEntry]:
+        found = [
+            entry
+            for entry in self._store.state.audit
+            if criteria.actor_id in (None, entry.actor_id)
+            and criteria.subject_id in (None, entry.subject_id)
+            and criteria.action in (None, entry.action)
+            and (criteria.since is None or entry.at >= criteria.since)
+            and (criteria.until is None or entry.at < criteria.until)
+        ]
+        if page.after is not None and not isinstance(page.after.sort_value, datetime):
+            raise InvalidValue("cursor", "does not belong to this listing")
+        return keyset_page(found, lambda entry: (entry.at, entry.id), page, descending=True)

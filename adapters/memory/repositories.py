@@ -6,6 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from adapters.memory.state import MemoryState, clone
+from application.ports.audit import AuditEntry, AuditLog
 from application.ports.notifications import Broadcast, Notification, Outbox
 from application.ports.repositories import (
     EventRepository,
@@ -176,6 +177,14 @@ class MemorySessionRepository(SessionRepository):
                 revoked = clone(session)
                 revoked.revoke(now)
                 self._state.sessions[revoked.id] = revoked
+
+
+class MemoryAuditLog(AuditLog):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    async def append(self, entry: AuditEntry) -> None:
+        self._state.audit.append(entry)
 
 
 class MemoryOutbox(Outbox):

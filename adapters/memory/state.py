@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import TypeVar
 from uuid import UUID
 
+from application.ports.audit import AuditEntry
 from application.ports.notifications import Notification
 from domain.event import Event
 from domain.registration import Registration
@@ -28,6 +29,7 @@ class MemoryState:
     registrations: dict[UUID, Registration] = field(default_factory=dict)
     sessions: dict[UUID, AuthSession] = field(default_factory=dict)
     outbox: list[Notification] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
 
     def load(self, other: MemoryState) -> None:
         """Become a working copy of `other`: the tables are copied, not the rows

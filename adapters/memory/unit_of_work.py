@@ -8,7 +8,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from adapters.actor_context import ACTORS
 from adapters.memory.repositories import (
+    MemoryAuditLog,
     MemoryEventRepository,
     MemoryOutbox,
     MemoryRegistrationRepository,
@@ -18,16 +20,18 @@ from adapters.memory.repositories import (
 from adapters.memory.state import MemoryState, MemoryStore
 from adapters.uuid7 import Uuid7Generator
 from application.facts import FactCollector
+from application.ports.audit import ActorContext
 from application.ports.system import IdGenerator
 from application.ports.unit_of_work import UnitOfWork
+from domain.domain_events import DomainEvent
 
 
 class MemoryUnitOfWork(UnitOfWork):
-    def __init__(self, store: MemoryStore, ids: IdGenerator) -> None:
+    def __init__(self, store: MemoryStore, ids: IdGenerator, actors: ActorContext = ACTORS) -> None:
         self._store = store
         self._working = MemoryState()
         self.outbox = MemoryOutbox(self._working)
-        self._facts = FactCollector(self.outbox, ids)
+        self._facts = FactCollector(self.outbox, MemoryAuditLog(self._working), actors, ids)
         self.users = self._facts.users(MemoryUserRepository(self._working))
         self.events = self._facts.events(MemoryEventRepository(self._working))
         self.registrations = MemoryRegistrationRepository(self._working)
@@ -46,6 +50,9 @@ class MemoryUnitOfWork(UnitOfWork):
     ) -> None:
         self._store.lock.release()
 
+    async def record(self, fact: DomainEvent) -> None:
+        await self._facts.record(fact)
+
     async def commit(self) -> None:
         self._facts.ensure_drained()
         committed = MemoryState()
@@ -56,10 +63,16 @@ class MemoryUnitOfWork(UnitOfWork):
 class MemoryUnitOfWorkFactory:
     """A `UnitOfWorkFactory`: each call opens a new unit of work on the store."""
 
-    def __init__(self, store: MemoryStore, ids: IdGenerator | None = None) -> None:
+    def __init__(
+        self,
+        store: MemoryStore,
+        ids: IdGenerator | None = None,
+        actors: ActorContext = ACTORS,
+    ) -> None:
         self._store = store
         self._ids = ids or Uuid7Generator()
+        self._actors = actors
 
     def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
         # One lock serves readers and writers alike.
-        return MemoryUnitOfWork(self._store, self._ids)
+        return MemoryUnitOfWork(self._store, self._ids, self._actors)

@@ -278,5 +278,33 @@ Index("ix_outbox_status_sent_at", outbox.c.status, outbox.c.sent_at)  # the purg
 #: Every message to one person: erasure deletes them (migration 0007).
 Index("ix_outbox_recipient_id", outbox.c.recipient_id)
 
+#: The audit log (migration 0008): appended in the transaction of the change, never
+#: updated or deleted by the service, and not purged. No foreign keys: an entry
+#: outlives the account and the event it names. Read newest first by (at, id), all
+#: of it or one actor's or one subject's.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor_id", Uuid(), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("subject_type", String(32), nullable=True),
+    Column("subject_id", Uuid(), nullable=True),
+    Column("ip", String(100), nullable=True),
+    Column("details", JsonDocument, nullable=False),
+)
+Index("ix_audit_log_at_id", audit_log.c.at, audit_log.c.id)
+Index("ix_audit_log_actor_id_at_id", audit_log.c.actor_id, audit_log.c.at, audit_log.c.id)
+Index("ix_audit_log_subject_id_at_id", audit_log.c.subject_id, audit_log.c.at, audit_log.c.id)
+
 #: Every table, children first: the order to empty them in.
-ALL_TABLES: tuple[Table, ...] = (outbox, refresh_tokens, sessions, registrations, events, users)
+ALL_TABLES: tuple[Table, ...] = (
+    audit_log,
+    outbox,
+    refresh_tokens,
+    sessions,
+    registrations,
+    events,
+    users,
+)

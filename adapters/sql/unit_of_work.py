@@ -14,6 +14,8 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.actor_context import ACTORS
+from adapters.sql.audit import SqlAuditLog
 from adapters.sql.engine import WRITE_LOCK, is_sqlite
 from adapters.sql.events import SqlEventRepository
 from adapters.sql.outbox import SqlOutbox
@@ -22,14 +24,17 @@ from adapters.sql.sessions import SqlSessionRepository
 from adapters.sql.users import SqlUserRepository
 from adapters.uuid7 import Uuid7Generator
 from application.facts import FactCollector
+from application.ports.audit import ActorContext
 from application.ports.system import IdGenerator
 from application.ports.unit_of_work import UnitOfWork
+from domain.domain_events import DomainEvent
 
 
 class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, engine: AsyncEngine, ids: IdGenerator) -> None:
+    def __init__(self, engine: AsyncEngine, ids: IdGenerator, actors: ActorContext) -> None:
         self._engine = engine
         self._ids = ids
+        self._actors = actors
         self._connection: AsyncConnection | None = None
         self._facts: FactCollector | None = None
 
@@ -39,7 +44,7 @@ class SqlUnitOfWork(UnitOfWork):
         connection = await self._engine.connect()
         self._connection = connection
         self.outbox = SqlOutbox(connection)
-        self._facts = FactCollector(self.outbox, self._ids)
+        self._facts = FactCollector(self.outbox, SqlAuditLog(connection), self._actors, self._ids)
         self.users = self._facts.users(SqlUserRepository(connection))
         self.events = self._facts.events(SqlEventRepository(connection))
         self.registrations = SqlRegistrationRepository(connection)
@@ -61,6 +66,11 @@ class SqlUnitOfWork(UnitOfWork):
         finally:
             await connection.close()
 
+    async def record(self, fact: DomainEvent) -> None:
+        if self._facts is None:
+            raise RuntimeError("record() outside the unit of work")
+        await self._facts.record(fact)
+
     async def commit(self) -> None:
         if self._connection is None or self._facts is None:
             raise RuntimeError("commit() outside the unit of work")
@@ -75,8 +85,11 @@ class SqlUnitOfWorkFactory:
     units of work that write are serialised from their first statement.
     """
 
-    def __init__(self, engine: AsyncEngine, ids: IdGenerator | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, ids: IdGenerator | None = None, actors: ActorContext = ACTORS
+    ) -> None:
         self._ids = ids or Uuid7Generator()
+        self._actors = actors
         self._reader = engine
         self._writer = (
             engine.execution_options(**{WRITE_LOCK: True}) if is_sqlite(engine) else engine
@@ -85,4 +98,4 @@ class SqlUnitOfWorkFactory:
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """Read-only units of work begin a plain (deferred) transaction on SQLite, so
         looking up the caller never queues behind writers."""
-        return SqlUnitOfWork(self._reader if read_only else self._writer, self._ids)
+        return SqlUnitOfWork(self._reader if read_only else self._writer, self._ids, self._actors)

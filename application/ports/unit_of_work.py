@@ -12,6 +12,7 @@ from application.ports.repositories import (
     SessionRepository,
     UserRepository,
 )
+from domain.domain_events import DomainEvent
 
 
 class UnitOfWork(Protocol):
@@ -37,6 +38,13 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
+
+    async def record(self, fact: DomainEvent) -> None:
+        """Hand over a fact that belongs to no aggregate (a refused sign-in changes
+        nothing, yet is audited): translated at once, like an aggregate's facts when
+        it is written, and committed with the unit of work (docs/adr/0008-audit-log.md).
+        Facts about changes are recorded by their aggregates, never through here."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -67,7 +67,7 @@ class UpdateOwnProfile:
             if new_hash is not None:
                 if user.password_hash != checked_hash:  # changed while bcrypt ran
                     raise InvalidValue("current_password", "is not the current password")
-                user.set_password_hash(new_hash, now)
+                user.change_password(new_hash, now)
                 await uow.sessions.revoke_all_for_user(
                     user.id, now, except_session=actor.session_id
                 )

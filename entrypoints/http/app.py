@@ -21,7 +21,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.sql.migrate import upgrade_database
 from entrypoints.container import Container, build_container, close_resources
+from entrypoints.http.audit_context import audit_context
 from entrypoints.http.bridge import container_dependencies
+from entrypoints.http.controllers.audit import AuditController
 from entrypoints.http.controllers.auth import AuthController
 from entrypoints.http.controllers.events import EventsController
 from entrypoints.http.controllers.health import HealthController
@@ -84,6 +86,7 @@ def create_app(container: Container | None = None) -> Litestar:
             UsersController,
             EventsController,
             RegistrationsController,
+            AuditController,
             HealthController,
             docs_assets_router(),
             *metrics(settings.http.metrics, settings.http.metrics_token),
@@ -160,19 +163,23 @@ def create_app(container: Container | None = None) -> Litestar:
     app.asgi_handler = request_context(
         observe(
             bearer_credentials(
-                rate_limits(
-                    _true_allow_header(
-                        _head_as_get(
-                            read_cache(
-                                app.asgi_handler,
-                                container.read_cache(),
-                                cors=bool(settings.http.cors_origins),
-                            )
+                audit_context(
+                    rate_limits(
+                        _true_allow_header(
+                            _head_as_get(
+                                read_cache(
+                                    app.asgi_handler,
+                                    container.read_cache(),
+                                    cors=bool(settings.http.cors_origins),
+                                )
+                            ),
+                            app,
                         ),
-                        app,
+                        container.limiter(),
+                        settings,
                     ),
-                    container.limiter(),
-                    settings,
+                    container.actors(),
+                    settings.http.trusted_proxies,
                 ),
                 container.tokens(),
                 container.clock(),

@@ -145,6 +145,7 @@ TAGS = {
     "users": "Your own account, and every account for admins.",
     "events": "Events: search, create, change, publish, cancel; the calendar entry.",
     "registrations": "Joining and leaving events; the attendee list and its CSV export.",
+    "audit": "The audit log, append-only: who changed what, when and from where (admins).",
     "operations": "Liveness and readiness probes for orchestrators.",
 }
 _METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}

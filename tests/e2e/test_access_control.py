@@ -233,6 +233,8 @@ TABLE: list[Row] = [
         note="nobody promotes themselves",
     ),
     Row("DELETE", UID, (401, 403, 403, 403, 204), target={"user_id": "bystander"}),
+    # -- audit log (admin, read only) ----------------------------------------------------
+    Row("GET", f"{API}/audit-events", (401, 403, 403, 403, 200)),
     # -- events -------------------------------------------------------------------------
     Row("GET", E, (200, 200, 200, 200, 200)),
     Row(

@@ -63,6 +63,7 @@ CONTRACT = {
     ("delete", f"{API}/events/{{event_id}}/registrations/me"),
     ("delete", f"{API}/events/{{event_id}}/registrations/{{registration_id}}"),
     ("get", f"{API}/events/{{event_id}}/calendar.ics"),
+    ("get", f"{API}/audit-events"),  # v1.1: Data rights and audit
     ("get", "/health/live"),
     ("get", "/health/ready"),
 }

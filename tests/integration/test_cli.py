@@ -22,10 +22,16 @@ from typing import TypeVar
 
 import pytest
 
+from adapters.actor_context import ACTORS
 from adapters.mail.sink import read_message
 from adapters.sql.migrate import head_revision
+from application.ports.audit import Actor
 from application.ports.queries import EventCriteria, EventView, PageRequest, UserCriteria
+from application.principal import Principal
 from application.use_cases.sign_in import SignInCommand
+from application.use_cases.sign_up import SignUpCommand
+from application.use_cases.update_user import UpdateUserCommand
+from domain.errors import InvalidCredentials
 from domain.event import EventStatus
 from domain.users import Role
 from entrypoints.cli import main
@@ -370,6 +376,110 @@ def test_outbox_failed_pages_through_more_than_the_limit(cli: Cli) -> None:
     assert status == 0
     assert [line.split()[0] for line in out.splitlines() if " welcome " in line] == ["1", "2", "3"]
     assert "The first 3 dead-lettered messages; more follow (raise --limit)." in out
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+ADDRESS = "203.0.113.9"
+
+
+def audited_changes() -> tuple[str, str]:
+    """An admin (made by `create-admin`) promotes an account from ADDRESS; two
+    sign-ins fail, one with an unknown address. Returns (admin id, promoted id)."""
+
+    async def work(container: Container) -> tuple[str, str]:
+        admins = await container.user_queries().search(UserCriteria(role=Role.ADMIN), PageRequest())
+        admin_id = admins.items[0].id
+        command = SignUpCommand(
+            email="person@example.org", password=ADMIN_PASSWORD, full_name="Pat Person"
+        )
+        person = await container.sign_up().open_account(command, Role.ATTENDEE)
+        sign_in = container.sign_in()
+        for email in ("admin@example.org", "nobody@example.org"):
+            with pytest.raises(InvalidCredentials):
+                await sign_in.execute(SignInCommand(email=email, password="not it at all"))
+        with ACTORS.acting(Actor(user_id=admin_id, ip=ADDRESS)):
+            await container.update_user().execute(
+                UpdateUserCommand(
+                    actor=Principal(user_id=admin_id, role=Role.ADMIN),
+                    user_id=person.id,
+                    role=Role.ORGANIZER,
+                )
+            )
+        return str(admin_id), str(person.id)
+
+    return with_container(work)
+
+
+def test_audit_prints_who_did_what_from_where_newest_first(cli: Cli) -> None:
+    assert cli("create-admin", "--email", "admin@example.org", stdin=ADMIN_PASSWORD)[0] == 0
+    admin_id, person_id = audited_changes()
+
+    status, out, _ = cli("audit")
+
+    assert status == 0
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].split()[2:] == [
+        "user.role_changed",
+        "user",
+        person_id,
+        "by",
+        admin_id,
+        "from",
+        ADDRESS,
+        "from=attendee",
+        "to=organizer",
+    ]
+    assert "auth.sign_in_failed  -  by nobody signed in" in lines[1]
+    assert "reason=unknown_account" in lines[1]
+    assert f"user {admin_id}" in lines[2] and "reason=wrong_password" in lines[2]
+    for secret in ("not it at all", ADMIN_PASSWORD, "nobody@example.org", "Pat Person"):
+        assert secret not in out
+
+
+def test_audit_filters_limits_and_prints_json(cli: Cli) -> None:
+    assert cli("create-admin", "--email", "admin@example.org", stdin=ADMIN_PASSWORD)[0] == 0
+    admin_id, person_id = audited_changes()
+
+    status, out, _ = cli("audit", "--json", "--action", "auth.sign_in_failed", "--limit", "1")
+    assert status == 0
+    [line] = out.splitlines()
+    entry = json.loads(line)
+    assert set(entry) == {
+        "id",
+        "at",
+        "actor_id",
+        "action",
+        "subject_type",
+        "subject_id",
+        "ip",
+        "details",
+    }
+    assert (entry["action"], entry["subject_id"], entry["ip"]) == (
+        "auth.sign_in_failed",
+        None,
+        None,
+    )
+
+    mine = cli("audit", "--json", "--actor", admin_id)[1].splitlines()
+    assert [json.loads(line)["subject_id"] for line in mine] == [person_id]
+    about_admin = cli("audit", "--subject", admin_id, "--since", "2000-01-01")[1]
+    assert "reason=wrong_password" in about_admin and "role_changed" not in about_admin
+    assert cli("audit", "--until", "2000-01-01")[1] == "No audit entry matches.\n"
+
+    limited = cli("audit", "--limit", "2")[1]
+    assert "The newest 2 entries; older ones follow (raise --limit)." in limited
+
+
+def test_audit_refuses_bad_filters(cli: Cli) -> None:
+    for args in (["--since", "yesterday"], ["--actor", "42"], ["--limit", "0"]):
+        with pytest.raises(SystemExit) as exited:
+            cli("audit", *args)
+        assert exited.value.code == 2
+    status, _, err = cli("audit", "--since", "2030-01-02", "--until", "2030-01-01")
+    assert status == 2
+    assert "until must be later than since" in err
 
 
 # -- worker --------------------------------------------------------------------------------

@@ -17,9 +17,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.actor_context import ACTORS
+from adapters.sql.audit import SqlAuditQueries
 from adapters.sql.event_queries import SqlEventQueries
 from adapters.sql.explain import Explain
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from application.ports.audit import Actor, AuditCriteria
 from application.ports.queries import (
     EXACT_TOTAL_UP_TO,
     EventCriteria,
@@ -27,6 +30,7 @@ from application.ports.queries import (
     Keyset,
     PageRequest,
 )
+from domain.domain_events import SignInFailed, SignInRefusal
 from domain.values import Coordinates
 from tests.builders import NOW, a_user, an_event, new_id
 
@@ -128,3 +132,53 @@ async def test_the_capped_total_counts_from_the_index(
         assert "Seq Scan on events" not in explained, explained
         # The count stops one row past the exact limit; the estimate is only planned.
         assert ("Limit" in explained) is (statement is capped), explained
+
+
+# -- the audit log ---------------------------------------------------------------------------
+
+ACTOR_ID = new_id()
+
+
+@pytest.fixture
+async def audited(postgres_engine: AsyncEngine) -> AsyncEngine:
+    """A few hundred entries by a few actors about a few subjects."""
+    people = [new_id() for _ in range(20)]
+    for n, person in enumerate(people):
+        actor = ACTOR_ID if n == 0 else new_id()
+        with ACTORS.acting(Actor(user_id=actor, ip="192.0.2.1")):
+            async with SqlUnitOfWorkFactory(postgres_engine)() as uow:
+                for minute in range(20):
+                    await uow.record(
+                        SignInFailed(
+                            occurred_at=NOW + timedelta(minutes=n * 20 + minute),
+                            user_id=person,
+                            reason=SignInRefusal.WRONG_PASSWORD,
+                        )
+                    )
+                await uow.commit()
+    async with postgres_engine.begin() as connection:
+        await connection.execute(text("ANALYZE"))
+    return postgres_engine
+
+
+@pytest.mark.parametrize(
+    ("criteria", "page", "index"),
+    [
+        (AuditCriteria(), PageRequest(), "ix_audit_log_at_id"),
+        (AuditCriteria(), PageRequest(after=AFTER), "ix_audit_log_at_id"),
+        (AuditCriteria(action="auth.sign_in_failed"), PageRequest(), "ix_audit_log_at_id"),
+        (AuditCriteria(since=NOW, until=NOW + timedelta(hours=1)), PageRequest(), "ix_audit_log_"),
+        (AuditCriteria(actor_id=ACTOR_ID), PageRequest(), "ix_audit_log_actor_id_at_id"),
+        (AuditCriteria(actor_id=ACTOR_ID), PageRequest(after=AFTER), "ix_audit_log_actor_id_at_id"),
+        (AuditCriteria(subject_id=new_id()), PageRequest(), "ix_audit_log_subject_id_at_id"),
+    ],
+)
+async def test_the_audit_log_is_read_newest_first_from_its_indexes(
+    audited: AsyncEngine, criteria: AuditCriteria, page: PageRequest, index: str
+) -> None:
+    statement = SqlAuditQueries(audited).search_statement(criteria, page)
+    async with audited.connect() as connection:
+        await connection.execute(text("SET enable_seqscan = off"))
+        explained = "\n".join((await connection.execute(Explain(statement))).scalars().all())
+    assert index in explained, explained
+    assert "Seq Scan on audit_log" not in explained, explained

@@ -73,6 +73,11 @@ REFUSALS: dict[str, tuple[str, str]] = {
     ),
     "ApiV1EventsEventIdAttendeesAttendees": ("400", OPAQUE_CURSOR),
     "ApiV1UsersListUsers": ("400", OPAQUE_CURSOR),
+    "ApiV1AuditEventsListAuditEvents": (
+        "400",
+        f"{OPAQUE_CURSOR}; a date that matches the pattern but does not exist; "
+        "`until` after `since`",
+    ),
     "ApiV1UsersMeRegistrationsMyRegistrations": ("400", OPAQUE_CURSOR),
     "ApiV1EventsCreate": (
         "400",

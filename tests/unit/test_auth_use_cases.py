@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
@@ -214,7 +215,7 @@ async def test_unknown_email_wrong_password_and_inactive_account_look_the_same(
     world: World,
 ) -> None:
     admin = await person(world, Role.ADMIN)
-    await sign_up(world, "ada@example.org")
+    ada = await sign_up(world, "ada@example.org")
     bob = await sign_up(world, "bob@example.org")
     await world.update_user.execute(UpdateUserCommand(actor=admin, user_id=bob.id, is_active=False))
     before = snapshot(world)
@@ -231,7 +232,15 @@ async def test_unknown_email_wrong_password_and_inactive_account_look_the_same(
         messages.append(str(raised.value))
 
     assert len(set(messages)) == 1
-    assert world.store.state == before
+    # Nothing changed but the audit log, where each refusal names an account or none.
+    assert dataclasses.replace(world.store.state, audit=before.audit) == before
+    refusals = world.store.state.audit[len(before.audit) :]
+    assert [(entry.subject_id, entry.details["reason"]) for entry in refusals] == [
+        (None, "unknown_account"),
+        (ada.id, "wrong_password"),
+        (bob.id, "inactive_account"),
+        (None, "unknown_account"),
+    ]
 
 
 async def test_the_eleventh_password_check_in_15_minutes_is_refused(world: World) -> None:

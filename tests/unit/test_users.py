@@ -7,7 +7,13 @@ from uuid import UUID
 
 import pytest
 
-from domain.domain_events import AccountErased
+from domain.domain_events import (
+    AccountActivated,
+    AccountDeactivated,
+    AccountErased,
+    PasswordChanged,
+    RoleChanged,
+)
 from domain.errors import InvalidCredentials, InvalidValue, LastActiveAdmin, NotFound
 from domain.users import ERASED_NAME, AuthSession, Role, User
 from domain.values import EmailAddress
@@ -138,6 +144,26 @@ def test_any_other_user_is_deactivated_and_reactivated() -> None:
 
     assert deactivated == (False, LATER)
     assert (user.is_active, user.updated_at) == (True, LATER + timedelta(minutes=1))
+
+
+def test_changes_an_audit_reports_are_recorded_once_and_only_when_real() -> None:
+    user = a_user(Role.ATTENDEE)
+
+    user.change_role(Role.ORGANIZER, active_admins=1, now=LATER)
+    user.change_role(Role.ORGANIZER, active_admins=1, now=LATER)  # no change
+    user.deactivate(active_admins=1, now=LATER)
+    user.deactivate(active_admins=1, now=LATER)  # already inactive
+    user.activate(LATER)
+    user.activate(LATER)  # already active
+    user.change_password("new hash", LATER)
+    user.set_password_hash("rehashed", LATER)  # the same password: no fact
+
+    assert user.pull_recorded() == [
+        RoleChanged(occurred_at=LATER, user_id=user.id, previous_role="attendee", role="organizer"),
+        AccountDeactivated(occurred_at=LATER, user_id=user.id),
+        AccountActivated(occurred_at=LATER, user_id=user.id),
+        PasswordChanged(occurred_at=LATER, user_id=user.id),
+    ]
 
 
 # -- sessions ------------------------------------------------------------------------------
