@@ -199,7 +199,9 @@ class Container(containers.DeclarativeContainer):
     remove_attendee = providers.Factory(RemoveAttendee, uow, clock)
     list_attendees = providers.Factory(ListAttendees, event_queries, registration_queries)
     list_my_registrations = providers.Factory(ListMyRegistrations, registration_queries, clock)
-    export_my_data = providers.Factory(ExportMyData, user_queries, personal_data, clock)
+    export_my_data = providers.Factory(
+        ExportMyData, user_queries, personal_data, audit_queries, clock
+    )
     list_audit_events = providers.Factory(ListAuditEvents, audit_queries)
 
     # -- the worker: notifications from the outbox, coordinates for addresses ---------

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from application.authorization import require_signed_in
+from application.ports.audit import AuditCriteria, AuditEntry, AuditQueries
 from application.ports.personal_data import EXPORT_BATCH_SIZE, NotificationRecord, PersonalData
-from application.ports.queries import EventView, RegistrationView, UserQueries, UserView
+from application.ports.queries import (
+    MAX_PAGE_SIZE,
+    EventView,
+    PageRequest,
+    RegistrationView,
+    UserQueries,
+    UserView,
+)
 from application.ports.system import Clock
 from application.principal import Principal
 from domain.errors import NotFound
@@ -39,8 +48,8 @@ class PersonalDataExport:
     notifications: AsyncIterator[list[NotificationRecord]]
     #: Issue 14 (webhooks) fills this: the caller's webhooks, never their secrets.
     webhooks: AsyncIterator[list[Any]]
-    #: The audit log fills this: entries where the caller is the actor or the subject.
-    audit_events: AsyncIterator[list[Any]]
+    #: Audit entries where the caller is the actor or the subject, newest first.
+    audit_events: AsyncIterator[list[AuditEntry]]
 
 
 class ExportMyData:
@@ -48,9 +57,12 @@ class ExportMyData:
     anyone else's: every section is read for the caller's own id, and no secret
     (password hash, session or refresh-token digests) is in any of them."""
 
-    def __init__(self, users: UserQueries, personal_data: PersonalData, clock: Clock) -> None:
+    def __init__(
+        self, users: UserQueries, personal_data: PersonalData, audit: AuditQueries, clock: Clock
+    ) -> None:
         self._users = users
         self._data = personal_data
+        self._audit = audit
         self._clock = clock
 
     async def execute(self, command: ExportMyDataCommand) -> PersonalDataExport:
@@ -66,5 +78,28 @@ class ExportMyData:
             organised_events=self._data.organised_events(user_id, batch_size=size),
             notifications=self._data.notifications(user_id, batch_size=size),
             webhooks=nothing_yet(),
-            audit_events=nothing_yet(),
+            audit_events=self._audit_entries(user_id),
         )
+
+    async def _audit_entries(self, user_id: UUID) -> AsyncIterator[list[AuditEntry]]:
+        """Entries the caller made, then entries about the caller made by someone
+        else (so none appears twice), each newest first, a page at a time."""
+        for criteria, keep in (
+            (AuditCriteria(actor_id=user_id), _anything),
+            (AuditCriteria(subject_id=user_id), _by_someone_else(user_id)),
+        ):
+            page = PageRequest(limit=MAX_PAGE_SIZE)
+            while True:
+                found = await self._audit.search(criteria, page)
+                yield [entry for entry in found.items if keep(entry)]
+                if found.next is None:
+                    break
+                page = PageRequest(limit=MAX_PAGE_SIZE, after=found.next)
+
+
+def _anything(entry: AuditEntry) -> bool:
+    return True
+
+
+def _by_someone_else(user_id: UUID) -> Callable[[AuditEntry], bool]:
+    return lambda entry: entry.actor_id != user_id

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from application.use_cases.export_my_data import PersonalDataExport
+from entrypoints.http.schemas.audit import AuditEventOut
 from entrypoints.http.schemas.events import EventOut
 from entrypoints.http.schemas.exports import ExportedNotificationOut, PersonalDataExportOut
 from entrypoints.http.schemas.registrations import RegistrationOut
@@ -36,7 +37,7 @@ def _sections(export: PersonalDataExport) -> list[Section]:
         ("events_organised", export.organised_events, EventOut.of),
         ("notifications", export.notifications, ExportedNotificationOut.of),
         ("webhooks", export.webhooks, _as_is),
-        ("audit_events", export.audit_events, _as_is),
+        ("audit_events", export.audit_events, AuditEventOut.of),
     ]
 
 

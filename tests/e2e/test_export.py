@@ -30,7 +30,7 @@ from application.ports.queries import EventView, RegistrationView
 from domain.users import Role, User
 from entrypoints.http.schemas.exports import PersonalDataExportOut
 from tests.builders import a_registration, a_user, an_event
-from tests.e2e.conftest import API, Api, Caller, assert_problem
+from tests.e2e.conftest import API, PASSWORD, Api, Caller, assert_problem
 
 EXPORT = f"{API}/users/me/export"
 KEYS = [
@@ -105,7 +105,7 @@ async def test_the_export_holds_the_callers_registrations_events_and_notificatio
     joined = next(n for n in body["notifications"] if n["kind"] == "registration_confirmed")
     assert (joined["event_id"], joined["event_title"]) == (meetup["id"], "Python meetup")
     assert body["webhooks"] == []
-    assert body["audit_events"] == []
+    assert body["audit_events"] == []  # joining and cancelling are not audited for ann
     # Nobody else's data: not Otto's account, registrations or seat.
     for foreign in (otto.user_id, otto.email, otto_seat["id"], otto_meetup["id"]):
         assert foreign not in text
@@ -120,6 +120,32 @@ async def test_the_export_holds_the_callers_registrations_events_and_notificatio
     }
     assert organised["registrations"] == []
     assert ann.email not in json.dumps(organised)  # attendees are not the organizer's data
+
+
+async def test_the_export_holds_the_audit_entries_by_and_about_the_caller(api: Api) -> None:
+    admin = await api.user(Role.ADMIN, name="ada")
+    ann = await api.user(name="ann")
+    otto = await api.user(name="otto")
+    changed = await api.client.patch(
+        f"{API}/users/me",
+        json={"password": "a brand new passphrase", "current_password": PASSWORD},
+        headers=ann.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    for user in (ann, otto):
+        promoted = await api.client.patch(
+            f"{API}/users/{user.user_id}", json={"role": "organizer"}, headers=admin.headers
+        )
+        assert promoted.status_code == 200, promoted.text
+
+    body, text = await export(api, ann)
+
+    entries = [(e["action"], e["actor_id"], e["subject_id"]) for e in body["audit_events"]]
+    assert entries == [
+        ("user.password_changed", ann.user_id, ann.user_id),  # by ann
+        ("user.role_changed", admin.user_id, ann.user_id),  # about ann, by someone else
+    ]
+    assert otto.user_id not in text
 
 
 async def test_the_export_holds_no_secret(api: Api) -> None:

@@ -14,6 +14,7 @@ from uuid import UUID
 from msgspec import Meta, Struct
 
 from application.ports.personal_data import NotificationRecord
+from entrypoints.http.schemas.audit import AuditEventOut
 from entrypoints.http.schemas.events import EventOut
 from entrypoints.http.schemas.registrations import RegistrationOut
 from entrypoints.http.schemas.users import UserOut
@@ -62,20 +63,6 @@ class ExportedNotificationOut(Struct, frozen=True):
         )
 
 
-class ExportedAuditEventOut(Struct, frozen=True):
-    """An audit entry where the caller is the actor or the subject (the contract's
-    audit event; never a secret in `details`)."""
-
-    id: UUID
-    at: datetime
-    actor_id: UUID | None
-    action: str
-    subject_type: str
-    subject_id: str | None
-    ip: str | None
-    details: dict[str, Any]
-
-
 class PersonalDataExportOut(Struct, frozen=True):
     """Everything eventapi holds about the caller. No secrets: no password hash,
     no session or refresh-token digests, no webhook secrets."""
@@ -94,4 +81,10 @@ class PersonalDataExportOut(Struct, frozen=True):
         list[dict[str, Any]],
         Meta(description="The caller's webhooks, without their secrets."),
     ]
-    audit_events: list[ExportedAuditEventOut]
+    audit_events: Annotated[
+        list[AuditEventOut],
+        Meta(
+            description="Audit entries where the caller is the actor, then those about the"
+            " caller by someone else; each newest first."
+        ),
+    ]
