@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from application.errors import NotAuthenticated
+from application.errors import EmailUnverified, NotAuthenticated
 from application.ports.unit_of_work import UnitOfWork
 from application.principal import Principal
 from application.seats import release_registration
@@ -24,10 +24,10 @@ from domain.errors import EventLocked, EventNotJoinable
 from domain.users import User
 
 
-async def hold_active_account(uow: UnitOfWork, actor: Principal, now: datetime) -> None:
+async def hold_active_account(uow: UnitOfWork, actor: Principal, now: datetime) -> User:
     """Check again, inside the unit of work, that the caller's account and session
     are still active, and keep the account from being closed until it ends.
-    Call it before locking any event (see the lock order above)."""
+    Call it before locking any event (see the lock order above). Returns the account."""
     user = await uow.users.get_for_share(actor.user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("the account is not active")
@@ -35,6 +35,14 @@ async def hold_active_account(uow: UnitOfWork, actor: Principal, now: datetime) 
         session = await uow.sessions.get(actor.session_id)
         if session is None or not session.is_usable(now):
             raise NotAuthenticated("the session has ended")
+    return user
+
+
+def require_verified_email(user: User | None, *, required: bool) -> None:
+    """EmailUnverified when EVENTAPI_REQUIRE_VERIFIED_EMAIL is on (`required`) and
+    the account's address is not verified."""
+    if required and (user is None or not user.email_verified):
+        raise EmailUnverified()
 
 
 async def active_admins_if_admin(uow: UnitOfWork, user: User) -> int:

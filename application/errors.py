@@ -30,3 +30,12 @@ class PreconditionFailed(DomainError):
 
     def __init__(self) -> None:
         super().__init__("the resource has changed since it was read")
+
+
+class EmailUnverified(DomainError):
+    """EVENTAPI_REQUIRE_VERIFIED_EMAIL is on and the caller's address is not verified."""
+
+    code = "email-unverified"
+
+    def __init__(self) -> None:
+        super().__init__("verify your e-mail address first (POST /api/v1/auth/verify-email)")

@@ -7,8 +7,15 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from domain.domain_events import DomainEvent, UserSignedUp
-from domain.errors import InvalidCredentials, LastActiveAdmin
+from domain.domain_events import (
+    DomainEvent,
+    EmailVerificationRequested,
+    EmailVerified,
+    PasswordReset,
+    PasswordResetRequested,
+    UserSignedUp,
+)
+from domain.errors import InvalidCredentials, InvalidToken, LastActiveAdmin
 from domain.values import EmailAddress, plain_text
 
 
@@ -44,6 +51,8 @@ class User:
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    #: Whether the owner proved they read mail at `email` (a mailed token came back).
+    email_verified: bool = False
     recorded: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -59,8 +68,11 @@ class User:
         role: Role,
         password_hash: str,
         now: datetime,
+        verification_token: str = "",
+        verification_expires_at: datetime | None = None,
     ) -> User:
-        """A new, active account; its owner is welcomed."""
+        """A new, active account with an unverified address; its owner is welcomed,
+        with the link that verifies the address when a token is given."""
         user = cls(
             id=id,
             email=email,
@@ -71,7 +83,14 @@ class User:
             created_at=now,
             updated_at=now,
         )
-        user.recorded.append(UserSignedUp(occurred_at=now, user_id=id))
+        user.recorded.append(
+            UserSignedUp(
+                occurred_at=now,
+                user_id=id,
+                verification_token=verification_token,
+                verification_expires_at=verification_expires_at,
+            )
+        )
         return user
 
     def pull_recorded(self) -> list[DomainEvent]:
@@ -89,6 +108,38 @@ class User:
     def set_password_hash(self, password_hash: str, now: datetime) -> None:
         self.password_hash = password_hash
         self.updated_at = now
+
+    def request_password_reset(self, *, token: str, expires_at: datetime, now: datetime) -> None:
+        """Mail a reset link carrying `token` (raw; its digest is stored apart)."""
+        self.recorded.append(
+            PasswordResetRequested(
+                occurred_at=now, user_id=self.id, token=token, expires_at=expires_at
+            )
+        )
+
+    def reset_password(self, password_hash: str, now: datetime) -> None:
+        """A new password through a mailed reset token. The token reached the
+        owner at this address, which proves they read it: it counts as verified."""
+        self.password_hash = password_hash
+        self.email_verified = True
+        self.updated_at = now
+        self.recorded.append(PasswordReset(occurred_at=now, user_id=self.id))
+
+    def request_email_verification(
+        self, *, token: str, expires_at: datetime, now: datetime
+    ) -> None:
+        self.recorded.append(
+            EmailVerificationRequested(
+                occurred_at=now, user_id=self.id, token=token, expires_at=expires_at
+            )
+        )
+
+    def verify_email(self, now: datetime) -> None:
+        if self.email_verified:
+            return
+        self.email_verified = True
+        self.updated_at = now
+        self.recorded.append(EmailVerified(occurred_at=now, user_id=self.id))
 
     def change_role(self, role: Role, *, active_admins: int, now: datetime) -> None:
         if role is not Role.ADMIN:
@@ -147,3 +198,29 @@ class AuthSession:
     def revoke(self, now: datetime) -> None:
         if self.revoked_at is None:
             self.revoked_at = now
+
+
+class TokenPurpose(StrEnum):
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a kind, not a secret
+    EMAIL_VERIFICATION = "email_verification"
+
+
+@dataclass(kw_only=True, slots=True)
+class AccountToken:
+    """A single-use token mailed to an account's owner; only its digest is kept.
+
+    The newest token of a purpose voids the account's older ones (the repository
+    discards them when a new one is issued)."""
+
+    digest: str
+    user_id: UUID
+    purpose: TokenPurpose
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+    def redeem(self, purpose: TokenPurpose, now: datetime) -> None:
+        """Spend the token; InvalidToken when it is for something else, used or expired."""
+        if purpose is not self.purpose or self.used_at is not None or now >= self.expires_at:
+            raise InvalidToken()
+        self.used_at = now

@@ -11,7 +11,7 @@ from uuid import UUID
 from application.ports.notifications import Notification
 from domain.event import Event
 from domain.registration import Registration
-from domain.users import AuthSession, User
+from domain.users import AccountToken, AuthSession, User
 
 T = TypeVar("T")
 
@@ -27,6 +27,7 @@ class MemoryState:
     events: dict[UUID, Event] = field(default_factory=dict)
     registrations: dict[UUID, Registration] = field(default_factory=dict)
     sessions: dict[UUID, AuthSession] = field(default_factory=dict)
+    account_tokens: dict[str, AccountToken] = field(default_factory=dict)
     outbox: list[Notification] = field(default_factory=list)
 
     def load(self, other: MemoryState) -> None:

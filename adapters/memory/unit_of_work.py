@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Self
 
 from adapters.memory.repositories import (
+    MemoryAccountTokenRepository,
     MemoryEventRepository,
     MemoryOutbox,
     MemoryRegistrationRepository,
@@ -32,6 +33,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.events = self._facts.events(MemoryEventRepository(self._working))
         self.registrations = MemoryRegistrationRepository(self._working)
         self.sessions = MemorySessionRepository(self._working)
+        self.account_tokens = MemoryAccountTokenRepository(self._working)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -22,7 +22,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from adapters.sql.migrate import upgrade_database
 from entrypoints.container import Container, build_container, close_resources
 from entrypoints.http.bridge import container_dependencies
-from entrypoints.http.controllers.auth import AuthController
+from entrypoints.http.controllers.auth import AccountRecoveryController, AuthController
 from entrypoints.http.controllers.events import EventsController
 from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.registrations import RegistrationsController
@@ -80,6 +80,7 @@ def create_app(container: Container | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             AuthController,
+            AccountRecoveryController,
             OwnAccountController,
             UsersController,
             EventsController,

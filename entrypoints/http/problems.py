@@ -15,7 +15,12 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from application.errors import NotAuthenticated, PreconditionFailed, TooManyAttempts
+from application.errors import (
+    EmailUnverified,
+    NotAuthenticated,
+    PreconditionFailed,
+    TooManyAttempts,
+)
 from application.ports.storage import StorageUnavailable
 from domain.errors import (
     Conflict,
@@ -72,6 +77,7 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidCredentials, 400),
     (NotAuthenticated, 401),
     (NotAllowed, 403),
+    (EmailUnverified, 403),
     (NotFound, 404),
     (PreconditionFailed, 412),
     (Conflict, 409),

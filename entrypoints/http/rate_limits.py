@@ -9,7 +9,12 @@ Which policies a request counts against (each must allow it):
 - POST /api/v1/auth/token: also `token`, per client address;
 - POST /api/v1/auth/register: also `register`, per client address;
 - POST /api/v1/events/{id}/registrations (joining) by a signed-in caller:
-  also `join`, per user.
+  also `join`, per user;
+- POST /api/v1/auth/password-reset: also `password-reset`, per client address
+  (the per-account limit, `password-reset-account`, is counted by the use case,
+  which knows the address asked for: `RequestPasswordReset`);
+- POST /api/v1/auth/verify-email/resend by a signed-in caller: also
+  `verify-email`, per user.
 
 Health, metrics, the docs and the schema (`/schema...`) are never limited,
 and nothing is when `EVENTAPI_RATE_LIMITS=off`. The limiter is passed in (the
@@ -64,6 +69,8 @@ log = logging.getLogger("eventapi.rate_limits")
 API = "/api/v1"
 TOKEN_PATH = f"{API}/auth/token"
 REGISTER_PATH = f"{API}/auth/register"
+PASSWORD_RESET_PATH = f"{API}/auth/password-reset"
+VERIFY_RESEND_PATH = f"{API}/auth/verify-email/resend"
 JOIN_PATH = re.compile(rf"^{API}/events/[^/]+/registrations$")
 EXEMPT_EXACT = frozenset({"/metrics", "/health", "/schema"})
 EXEMPT_PREFIXES = ("/health/", "/schema/")
@@ -130,6 +137,10 @@ def _applicable(
             checks.append((policies.token, f"address:{address}"))
         elif path == REGISTER_PATH:
             checks.append((policies.register, f"address:{address}"))
+        elif path == PASSWORD_RESET_PATH:
+            checks.append((policies.password_reset, f"address:{address}"))
+        elif user is not None and path == VERIFY_RESEND_PATH:
+            checks.append((policies.verify_email, f"user:{user}"))
         elif user is not None and JOIN_PATH.match(path):
             checks.append((policies.join, f"user:{user}"))
     if user is not None:
