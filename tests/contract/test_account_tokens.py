@@ -11,11 +11,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.delivery import MemoryOutboxQueue
+from adapters.memory.housekeeping import MemoryExpiredRecords
 from adapters.memory.state import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
+from adapters.sql.housekeeping import SqlExpiredRecords
 from adapters.sql.outbox_queue import SqlOutboxQueue
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from application.ports.delivery import OutboxQueue
+from application.ports.housekeeping import ExpiredRecords
 from application.ports.notifications import Notification, NotificationKind
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.errors import InvalidToken
@@ -113,15 +116,48 @@ async def test_email_verified_persists(backend: Backend) -> None:
 class Worker:
     uow: UnitOfWorkFactory
     queue: OutboxQueue
+    records: ExpiredRecords
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def worker(request: pytest.FixtureRequest) -> Worker:
     if request.param == "memory":
         store = MemoryStore()
-        return Worker(MemoryUnitOfWorkFactory(store), MemoryOutboxQueue(store))
+        queue = MemoryOutboxQueue(store)
+        return Worker(MemoryUnitOfWorkFactory(store), queue, MemoryExpiredRecords(store, queue))
     engine: AsyncEngine = request.getfixturevalue(f"{request.param}_engine")
-    return Worker(SqlUnitOfWorkFactory(engine), SqlOutboxQueue(engine))
+    return Worker(SqlUnitOfWorkFactory(engine), SqlOutboxQueue(engine), SqlExpiredRecords(engine))
+
+
+async def test_expired_tokens_are_purged_in_batches_live_ones_stay(worker: Worker) -> None:
+    user = a_user()
+    expired = [
+        AccountToken(
+            digest=f"expired-{i}",
+            user_id=user.id,
+            purpose=VERIFY if i % 2 else RESET,
+            created_at=NOW - timedelta(days=3),
+            expires_at=NOW - timedelta(minutes=i + 1),
+            used_at=NOW - timedelta(days=2) if i == 0 else None,
+        )
+        for i in range(3)
+    ]
+    live = a_token(user, "live")
+    async with worker.uow() as uow:
+        await uow.users.add(user)
+        for token in (*expired, live):
+            await uow.account_tokens.add(token)
+        await uow.commit()
+
+    purged = [
+        await worker.records.purge_expired_account_tokens(expired_before=NOW, limit=2)
+        for _ in range(3)
+    ]
+
+    assert purged == [2, 1, 0]
+    async with worker.uow(read_only=True) as uow:
+        assert [await uow.account_tokens.find(t.digest) for t in expired] == [None] * 3
+        assert await uow.account_tokens.find("live") == live
 
 
 @pytest.mark.parametrize("outcome", ["sent", "skipped", "dead-lettered"])
