@@ -76,7 +76,7 @@ class RequestPasswordReset:
             key = f"reset:{email if email is not None else command.email.strip().lower()}"
             decision = await self._limiter.hit(key, self._rate)
             if not decision.allowed:
-                raise TooManyAttempts(decision.retry_after)
+                raise TooManyAttempts(decision.retry_after, self._rate)
         if email is None:
             return
         async with self._uow() as uow:

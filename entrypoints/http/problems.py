@@ -102,6 +102,10 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Respons
     elif isinstance(exc, TooManyAttempts):
         slug = "rate-limited"
         headers["Retry-After"] = str(exc.retry_after)
+        if exc.rate is not None:  # as the HTTP layer's policies report themselves
+            name = f'"{exc.rate.name}"'  # policy names are plain words
+            headers["RateLimit-Policy"] = f"{name};q={exc.rate.limit};w={exc.rate.period_seconds}"
+            headers["RateLimit"] = f"{name};r=0;t={exc.retry_after}"
     else:
         slug = exc.code
     return problem_response(status, slug, exc.detail, errors=errors, headers=headers or None)

@@ -119,7 +119,11 @@ def rate_limits(app: ASGIApp, limiter: RateLimiter, settings: Settings) -> ASGIA
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *reported]
+                headers = message.get("headers", [])
+                # A policy the application counted and refused by (a 429 from a use
+                # case, e.g. per account) reports itself: it is the most restrictive.
+                if not any(bytes(key).lower() == b"ratelimit-policy" for key, _ in headers):
+                    message["headers"] = [*headers, *reported]
             await send(message)
 
         await app(scope, receive, send_with_headers)

@@ -615,6 +615,10 @@ async def test_password_reset_is_limited_per_account_known_or_not(launch: Launch
             if response.status_code == 429:
                 assert_problem(response, 429, "/problems/rate-limited")
                 assert int(response.headers["retry-after"]) == 3600
+                assert limits(response) == (
+                    '"password-reset-account";q=2;w=3600',
+                    '"password-reset-account";r=0;t=3600',
+                )
 
     # The same for an address with an account and one without: existence stays hidden.
     assert list(answers.values()) == [[202, 202, 429], [202, 202, 429]]
