@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from application.errors import NotAuthenticated
+from application.errors import EmailUnverified, NotAuthenticated
 from application.ports.unit_of_work import UnitOfWork
 from application.principal import Principal
 from application.seats import release_registration
@@ -25,17 +25,17 @@ from application.use_cases.cancel_event import cancel_and_release
 from domain.errors import EventLocked, EventNotJoinable, NotFound
 from domain.event import Event, EventStatus
 from domain.registration import Registration
-from domain.users import User
+from domain.users import TokenPurpose, User
 
 #: The reason attendees read when an event is called off because its organizer's
 #: account was erased.
 ORGANIZER_ERASED = "The organizer's account was deleted."
 
 
-async def hold_active_account(uow: UnitOfWork, actor: Principal, now: datetime) -> None:
+async def hold_active_account(uow: UnitOfWork, actor: Principal, now: datetime) -> User:
     """Check again, inside the unit of work, that the caller's account and session
     are still active, and keep the account from being closed until it ends.
-    Call it before locking any event (see the lock order above)."""
+    Call it before locking any event (see the lock order above). Returns the account."""
     user = await uow.users.get_for_share(actor.user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("the account is not active")
@@ -43,6 +43,14 @@ async def hold_active_account(uow: UnitOfWork, actor: Principal, now: datetime) 
         session = await uow.sessions.get(actor.session_id)
         if session is None or not session.is_usable(now):
             raise NotAuthenticated("the session has ended")
+    return user
+
+
+def require_verified_email(user: User | None, *, required: bool) -> None:
+    """EmailUnverified when EVENTAPI_REQUIRE_VERIFIED_EMAIL is on (`required`) and
+    the account's address is not verified."""
+    if required and (user is None or not user.email_verified):
+        raise EmailUnverified()
 
 
 async def active_admins_if_admin(uow: UnitOfWork, user: User) -> int:
@@ -78,7 +86,7 @@ async def erase_account(uow: UnitOfWork, user: User, *, now: datetime) -> None:
 
     - Personal data is replaced by a tombstone (`User.erase`); the row stays, so
       that the events the person organised keep their organizer.
-    - Every sign-in ends.
+    - Every sign-in ends, and every mailed reset or verification token with it.
     - Registrations for events that have not ended are released (the waitlist
       moves up, as when leaving). Those of ended or cancelled events are deleted:
       an ended event's `attendee_count` keeps counting the person, anonymously.
@@ -100,6 +108,8 @@ async def erase_account(uow: UnitOfWork, user: User, *, now: datetime) -> None:
     locked.erase(active_admins=admins, now=now)
     await uow.users.save(locked)
     await uow.sessions.revoke_all_for_user(locked.id, now)
+    for purpose in TokenPurpose:  # a mailed reset or verification link dies with the account
+        await uow.account_tokens.discard_for_user(locked.id, purpose)
     held = {reg.event_id: reg for reg in await uow.registrations.all_for_user(locked.id)}
     organized = await uow.events.open_organized_by(locked.id, ending_after=now)
     # Lock events in id order, as closing does, so that none of these can deadlock.

@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
+from application.ports.notifications import NotificationKind
 from domain.errors import InvalidValue
+
+#: What may go to an address nobody has proved to read (EVENTAPI_REQUIRE_VERIFIED_EMAIL):
+#: the mails whose link proves it. The welcome mail carries the first verification
+#: link; a reset link proves control of the address just as well (docs/security.md).
+TO_UNVERIFIED_ADDRESSES = frozenset(
+    {NotificationKind.WELCOME, NotificationKind.EMAIL_VERIFICATION, NotificationKind.PASSWORD_RESET}
+)
+#: Kinds that are nothing without the token their details carry.
+TOKEN_KINDS = frozenset({NotificationKind.EMAIL_VERIFICATION, NotificationKind.PASSWORD_RESET})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,6 +32,9 @@ class DeliveryPolicy:
     longest_retry: timedelta = timedelta(hours=1)
     #: The right-hand side of every Message-ID (`<row.cause@domain>`).
     message_id_domain: str = "eventapi"
+    #: EVENTAPI_REQUIRE_VERIFIED_EMAIL: when on, only `TO_UNVERIFIED_ADDRESSES`
+    #: go to an unverified address; everything else is skipped at delivery.
+    require_verified_email: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -41,6 +54,9 @@ class DeliveryPolicy:
         exponent = min(max(attempt - 1, 0), 32)
         ceiling = min(self.first_retry * (1 << exponent), self.longest_retry)
         return ceiling / 2 + ceiling / 2 * min(max(jitter, 0.0), 1.0)
+
+    def may_deliver(self, kind: NotificationKind, *, email_verified: bool) -> bool:
+        return email_verified or not self.require_verified_email or kind in TO_UNVERIFIED_ADDRESSES
 
     def message_id(self, row_id: int, cause_id: UUID) -> str:
         """Stable per outbox row: every delivery of the row carries the same id.

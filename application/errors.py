@@ -6,6 +6,7 @@ it reports a broken rule, but no aggregate raises them.
 
 from __future__ import annotations
 
+from application.ports.rate_limiter import Rate
 from domain.errors import DomainError
 
 
@@ -18,9 +19,12 @@ class NotAuthenticated(DomainError):
 class TooManyAttempts(DomainError):
     code = "too-many-attempts"
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, rate: Rate | None = None) -> None:
         super().__init__("too many attempts; try again later")
         self.retry_after = retry_after
+        #: The policy that refused, when the caller names it (reported in the
+        #: RateLimit headers, and by the metrics, as the HTTP policies are).
+        self.rate = rate
 
 
 class PreconditionFailed(DomainError):
@@ -30,3 +34,12 @@ class PreconditionFailed(DomainError):
 
     def __init__(self) -> None:
         super().__init__("the resource has changed since it was read")
+
+
+class EmailUnverified(DomainError):
+    """EVENTAPI_REQUIRE_VERIFIED_EMAIL is on and the caller's address is not verified."""
+
+    code = "email-unverified"
+
+    def __init__(self) -> None:
+        super().__init__("verify your e-mail address first (POST /api/v1/auth/verify-email)")

@@ -9,6 +9,7 @@ was committed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from uuid import UUID
 
 from application.ports.notifications import Broadcast, Notification, NotificationKind, Outbox
@@ -18,11 +19,13 @@ from domain.domain_events import (
     AttendeePromoted,
     AttendeeRegistered,
     DomainEvent,
+    EmailVerificationRequested,
     EventCancelled,
     EventCreated,
     EventDeleted,
     EventPublished,
     EventRescheduled,
+    PasswordResetRequested,
     UserSignedUp,
 )
 
@@ -42,9 +45,36 @@ async def _queue(outbox: Outbox, fact: DomainEvent, cause_id: UUID) -> None:
     at = fact.occurred_at
     match fact:
         case UserSignedUp(user_id=user_id):
+            # The welcome mail is also the first verification mail, when a token came.
+            details = (
+                _token_details(fact.verification_token, fact.verification_expires_at)
+                if fact.verification_token and fact.verification_expires_at is not None
+                else {}
+            )
             await outbox.add(
                 Notification(
-                    cause_id=cause_id, kind=Kind.WELCOME, recipient_id=user_id, created_at=at
+                    cause_id=cause_id,
+                    kind=Kind.WELCOME,
+                    recipient_id=user_id,
+                    created_at=at,
+                    details=details,
+                )
+            )
+        case PasswordResetRequested() | EmailVerificationRequested():
+            # The raw token travels in the row's details until the row is settled,
+            # and is scrubbed then (SECRET_DETAILS; docs/security.md).
+            kind = (
+                Kind.PASSWORD_RESET
+                if isinstance(fact, PasswordResetRequested)
+                else Kind.EMAIL_VERIFICATION
+            )
+            await outbox.add(
+                Notification(
+                    cause_id=cause_id,
+                    kind=kind,
+                    recipient_id=fact.user_id,
+                    created_at=at,
+                    details=_token_details(fact.token, fact.expires_at),
                 )
             )
         case EventCreated() | EventPublished():
@@ -79,6 +109,10 @@ async def _queue(outbox: Outbox, fact: DomainEvent, cause_id: UUID) -> None:
                     details=_broadcast_details(fact),
                 )
             )
+
+
+def _token_details(token: str, expires_at: datetime) -> dict[str, str]:
+    return {"token": token, "expires_at": expires_at.isoformat()}
 
 
 def _attendee_kind(fact: AttendeeRegistered | AttendeePromoted | AttendeeLeft) -> Kind:

@@ -56,6 +56,7 @@ class _InvalidatingUnitOfWork(UnitOfWork):
         self.events = _WatchedEvents(inner.events, self._changes)
         self.registrations = inner.registrations
         self.sessions = inner.sessions
+        self.account_tokens = inner.account_tokens
         self.outbox = inner.outbox
         return self
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -14,6 +14,44 @@ class DomainEvent:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserSignedUp(DomainEvent):
+    """A new account. The welcome mail carries the link that verifies its address:
+    `verification_token` is the raw token (only its digest is stored), so this
+    fact must never be logged or copied anywhere but into that mail's outbox row."""
+
+    user_id: UUID
+    verification_token: str = field(default="", repr=False)
+    verification_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PasswordResetRequested(DomainEvent):
+    """Someone asked for a reset link for an active account: mail it. `token` is
+    the raw single-use token (stored only as a digest): never log or copy it."""
+
+    user_id: UUID
+    token: str = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PasswordReset(DomainEvent):
+    """The password was replaced through a mailed reset token."""
+
+    user_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailVerificationRequested(DomainEvent):
+    """A new verification link for the account's address (the first one rides on
+    the welcome mail, `UserSignedUp`). `token` is raw: never log or copy it."""
+
+    user_id: UUID
+    token: str = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailVerified(DomainEvent):
     user_id: UUID
 
 

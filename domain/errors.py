@@ -125,3 +125,13 @@ class InvalidCredentials(DomainError):
     """Wrong email or password, or a bad refresh token: deliberately vague."""
 
     code = "invalid-grant"
+
+
+class InvalidToken(DomainError):
+    """A mailed account token (password reset, e-mail verification) that is
+    unknown, used, voided by a newer one, or expired: deliberately one answer."""
+
+    code = "invalid-token"
+
+    def __init__(self) -> None:
+        super().__init__("the token is not valid: it is unknown, used or expired")

@@ -12,11 +12,15 @@ from domain.domain_events import (
     AccountDeactivated,
     AccountErased,
     DomainEvent,
+    EmailVerificationRequested,
+    EmailVerified,
     PasswordChanged,
+    PasswordReset,
+    PasswordResetRequested,
     RoleChanged,
     UserSignedUp,
 )
-from domain.errors import InvalidCredentials, LastActiveAdmin, NotFound
+from domain.errors import InvalidCredentials, InvalidToken, LastActiveAdmin, NotFound
 from domain.values import EmailAddress, plain_text
 
 
@@ -66,6 +70,8 @@ class User:
     updated_at: datetime
     #: When the account was erased: only a tombstone is left (see `erase`).
     erased_at: datetime | None = None
+    #: Whether the owner proved they read mail at `email` (a mailed token came back).
+    email_verified: bool = False
     recorded: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -81,8 +87,11 @@ class User:
         role: Role,
         password_hash: str,
         now: datetime,
+        verification_token: str = "",
+        verification_expires_at: datetime | None = None,
     ) -> User:
-        """A new, active account; its owner is welcomed."""
+        """A new, active account with an unverified address; its owner is welcomed,
+        with the link that verifies the address when a token is given."""
         user = cls(
             id=id,
             email=email,
@@ -93,7 +102,14 @@ class User:
             created_at=now,
             updated_at=now,
         )
-        user.recorded.append(UserSignedUp(occurred_at=now, user_id=id))
+        user.recorded.append(
+            UserSignedUp(
+                occurred_at=now,
+                user_id=id,
+                verification_token=verification_token,
+                verification_expires_at=verification_expires_at,
+            )
+        )
         return user
 
     def pull_recorded(self) -> list[DomainEvent]:
@@ -117,6 +133,38 @@ class User:
         """The owner chose a new password."""
         self.set_password_hash(password_hash, now)
         self.recorded.append(PasswordChanged(occurred_at=now, user_id=self.id))
+
+    def request_password_reset(self, *, token: str, expires_at: datetime, now: datetime) -> None:
+        """Mail a reset link carrying `token` (raw; its digest is stored apart)."""
+        self.recorded.append(
+            PasswordResetRequested(
+                occurred_at=now, user_id=self.id, token=token, expires_at=expires_at
+            )
+        )
+
+    def reset_password(self, password_hash: str, now: datetime) -> None:
+        """A new password through a mailed reset token. The token reached the
+        owner at this address, which proves they read it: it counts as verified."""
+        self.password_hash = password_hash
+        self.email_verified = True
+        self.updated_at = now
+        self.recorded.append(PasswordReset(occurred_at=now, user_id=self.id))
+
+    def request_email_verification(
+        self, *, token: str, expires_at: datetime, now: datetime
+    ) -> None:
+        self.recorded.append(
+            EmailVerificationRequested(
+                occurred_at=now, user_id=self.id, token=token, expires_at=expires_at
+            )
+        )
+
+    def verify_email(self, now: datetime) -> None:
+        if self.email_verified:
+            return
+        self.email_verified = True
+        self.updated_at = now
+        self.recorded.append(EmailVerified(occurred_at=now, user_id=self.id))
 
     def change_role(self, role: Role, *, active_admins: int, now: datetime) -> None:
         if role is not Role.ADMIN:
@@ -166,6 +214,7 @@ class User:
         self.email = erased_email(self.id)
         self.full_name = ERASED_NAME
         self.password_hash = ""
+        self.email_verified = False
         self.is_active = False
         self.erased_at = now
         self.updated_at = now
@@ -213,3 +262,29 @@ class AuthSession:
     def revoke(self, now: datetime) -> None:
         if self.revoked_at is None:
             self.revoked_at = now
+
+
+class TokenPurpose(StrEnum):
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a kind, not a secret
+    EMAIL_VERIFICATION = "email_verification"
+
+
+@dataclass(kw_only=True, slots=True)
+class AccountToken:
+    """A single-use token mailed to an account's owner; only its digest is kept.
+
+    The newest token of a purpose voids the account's older ones (the repository
+    discards them when a new one is issued)."""
+
+    digest: str
+    user_id: UUID
+    purpose: TokenPurpose
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+    def redeem(self, purpose: TokenPurpose, now: datetime) -> None:
+        """Spend the token; InvalidToken when it is for something else, used or expired."""
+        if purpose is not self.purpose or self.used_at is not None or now >= self.expires_at:
+            raise InvalidToken()
+        self.used_at = now

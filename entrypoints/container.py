@@ -60,6 +60,9 @@ from application.use_cases.purge_expired_records import PurgeExpiredRecords
 from application.use_cases.refresh_session import RefreshSession
 from application.use_cases.register_for_event import RegisterForEvent
 from application.use_cases.remove_attendee import RemoveAttendee
+from application.use_cases.request_password_reset import RequestPasswordReset
+from application.use_cases.resend_verification import ResendVerification
+from application.use_cases.reset_password import ResetPassword
 from application.use_cases.retry_failed_notifications import RetryFailedNotifications
 from application.use_cases.revoke_token import RevokeToken
 from application.use_cases.search_events import SearchEvents
@@ -68,6 +71,7 @@ from application.use_cases.sign_up import SignUp
 from application.use_cases.update_event import UpdateEvent
 from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
+from application.use_cases.verify_email import VerifyEmail
 from domain.values import PasswordPolicy
 from entrypoints.http.cursors import CursorCodec
 from entrypoints.integrations import geocoder_for, health_probes_for, notifier_for
@@ -172,7 +176,9 @@ class Container(containers.DeclarativeContainer):
 
     # -- use cases (Factory: one per call, all state lives in the adapters) ------------
     check_readiness = providers.Factory(CheckReadiness, health_probes)
-    sign_up = providers.Factory(SignUp, uow, hasher, common_passwords, password_policy, clock, ids)
+    sign_up = providers.Factory(
+        SignUp, uow, hasher, common_passwords, password_policy, clock, ids, tokens
+    )
     sign_in = providers.Factory(
         SignInWithPassword, uow, hasher, tokens, password_checks, clock, ids
     )
@@ -184,17 +190,44 @@ class Container(containers.DeclarativeContainer):
         UpdateOwnProfile, uow, hasher, common_passwords, password_policy, clock, password_checks
     )
     close_own_account = providers.Factory(CloseOwnAccount, uow, clock)
+    request_password_reset = providers.Factory(
+        RequestPasswordReset,
+        uow,
+        tokens,
+        limiter,
+        clock,
+        rate=settings.provided.rate_limits.password_reset_account_rate,
+    )
+    reset_password = providers.Factory(
+        ResetPassword, uow, hasher, common_passwords, password_policy, tokens, clock
+    )
+    verify_email = providers.Factory(VerifyEmail, uow, tokens, clock)
+    resend_verification = providers.Factory(ResendVerification, uow, tokens, clock)
     list_users = providers.Factory(ListUsers, user_queries)
     create_user = providers.Factory(CreateUser, sign_up)
     update_user = providers.Factory(UpdateUser, uow, clock)
     delete_user = providers.Factory(DeleteUser, uow, clock)
-    create_event = providers.Factory(CreateEvent, uow, event_queries, sanitizer, clock, ids)
+    create_event = providers.Factory(
+        CreateEvent,
+        uow,
+        event_queries,
+        sanitizer,
+        clock,
+        ids,
+        require_verified_email=settings.provided.security.require_verified_email,
+    )
     update_event = providers.Factory(UpdateEvent, uow, event_queries, sanitizer, clock)
     cancel_event = providers.Factory(CancelEvent, uow, event_queries, clock)
     delete_event = providers.Factory(DeleteEvent, uow, clock)
     get_event = providers.Factory(GetEvent, event_queries)
     search_events = providers.Factory(SearchEvents, event_queries)
-    register_for_event = providers.Factory(RegisterForEvent, uow, clock, ids)
+    register_for_event = providers.Factory(
+        RegisterForEvent,
+        uow,
+        clock,
+        ids,
+        require_verified_email=settings.provided.security.require_verified_email,
+    )
     leave_event = providers.Factory(LeaveEvent, uow, clock)
     remove_attendee = providers.Factory(RemoveAttendee, uow, clock)
     list_attendees = providers.Factory(ListAttendees, event_queries, registration_queries)
@@ -216,7 +249,10 @@ class Container(containers.DeclarativeContainer):
     geocoder = providers.Singleton(geocoder_for, settings)
     outbox_queue = providers.Singleton(SqlOutboxQueue, engine)
     event_locations = providers.Singleton(SqlEventLocations, engine)
-    delivery_policy = providers.Singleton(DeliveryPolicy)
+    delivery_policy = providers.Singleton(
+        DeliveryPolicy,
+        require_verified_email=settings.provided.security.require_verified_email,
+    )
     deliver_notifications = providers.Factory(
         DeliverNotifications,
         outbox_queue,

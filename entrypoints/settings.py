@@ -81,6 +81,12 @@ class RateLimitSettings:
     password_checks: Rate = Rate("password-checks", 10, 15 * 60)
     #: GET /users/me/export reads a person's whole history: far fewer than other reads.
     export: Rate = Rate("export", 10, 60 * 60)
+    #: POST /auth/password-reset per client address, and per account (the address
+    #: asked for, whether or not an account has it); resending the verification
+    #: mail per signed-in user.
+    password_reset: Rate = Rate("password-reset", 5, 60 * 60)
+    password_reset_account: Rate = Rate("password-reset-account", 3, 60 * 60)
+    verify_email: Rate = Rate("verify-email", 3, 60 * 60)
     #: Where the counts are shared by every process; None counts in this process.
     redis_url: str | None = None
     #: Every Redis key this service writes starts with this (one Redis, many deployments).
@@ -100,6 +106,11 @@ class RateLimitSettings:
         """Password checks per account per 15 minutes; None when rate limits are off."""
         return self.password_checks if self.enabled else None
 
+    @property
+    def password_reset_account_rate(self) -> Rate | None:
+        """Reset requests per account per hour; None when rate limits are off."""
+        return self.password_reset_account if self.enabled else None
+
     @classmethod
     def from_environment(cls, read: _Reader) -> RateLimitSettings:
         default = cls()
@@ -111,6 +122,11 @@ class RateLimitSettings:
             join=read.rate("RATE_LIMIT_JOIN", default.join),
             password_checks=read.rate("RATE_LIMIT_PASSWORD_CHECKS", default.password_checks),
             export=read.rate("RATE_LIMIT_EXPORT", default.export),
+            password_reset=read.rate("RATE_LIMIT_PASSWORD_RESET", default.password_reset),
+            password_reset_account=read.rate(
+                "RATE_LIMIT_PASSWORD_RESET_ACCOUNT", default.password_reset_account
+            ),
+            verify_email=read.rate("RATE_LIMIT_VERIFY_EMAIL", default.verify_email),
             redis_url=read.text("REDIS_URL") or default.redis_url,
             enabled=read.flag("RATE_LIMITS", default=default.enabled),
             redis_key_prefix=_key_prefix(read.text("REDIS_KEY_PREFIX") or default.redis_key_prefix),
@@ -170,6 +186,9 @@ class SecuritySettings:
     password_max_length: int = 128
     bcrypt_rounds: int = 12
     access_token_minutes: int = 15
+    #: EVENTAPI_REQUIRE_VERIFIED_EMAIL: joining and creating events need a verified
+    #: address, and only verification and reset mails go to unverified ones.
+    require_verified_email: bool = False
 
     def derived_key(self, purpose: str, secret: bytes | None = None) -> bytes:
         """A separate key per purpose, so one leak does not give away the others."""
@@ -227,6 +246,9 @@ class SecuritySettings:
             bcrypt_rounds=read.number("BCRYPT_ROUNDS", default.bcrypt_rounds, low=4, high=16),
             access_token_minutes=read.number(
                 "ACCESS_TOKEN_MINUTES", default.access_token_minutes, low=1, high=60
+            ),
+            require_verified_email=read.flag(
+                "REQUIRE_VERIFIED_EMAIL", default=default.require_verified_email
             ),
         )
 

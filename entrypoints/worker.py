@@ -204,15 +204,17 @@ def _delivery_pause(poll_interval: float) -> Callable[[BatchReport], float]:
 
 
 def _housekeeping_pause(report: PurgeReport) -> float:
-    if report.outbox_rows or report.sessions:
+    if report.outbox_rows or report.sessions or report.account_tokens:
         log.info(
-            "housekeeping: purged %s outbox rows and %s expired sessions",
+            "housekeeping: purged %s outbox rows, %s expired sessions and %s account tokens",
             report.outbox_rows,
             report.sessions,
+            report.account_tokens,
             extra={
                 "event": "housekeeping.purge",
                 "outbox_rows": report.outbox_rows,
                 "sessions": report.sessions,
+                "account_tokens": report.account_tokens,
             },
         )
     return 0.0 if report.more else HOUSEKEEPING_INTERVAL

@@ -10,7 +10,7 @@ description is reduced to text, never passed on as markup.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -163,6 +163,34 @@ class MailComposer:
             "time_changed": details.get("time_changed") == "true",
             "place_changed": details.get("place_changed") == "true",
             "reason": details.get("reason", ""),
+            "link": self._token_link(notification),
+        }
+
+    def _token_link(self, notification: Notification) -> dict[str, str] | None:
+        """The single-use link of a reset or verification mail (the welcome mail
+        carries the first verification link), or None.
+
+        The link is `EVENTAPI_PUBLIC_URL/reset-password#token=...` (or
+        `/verify-email#token=...`) for the front end served there: the token
+        travels in the fragment, which browsers never send to a server, so it
+        does not end up in access logs or Referer headers. The mail also shows the
+        token itself and the API call that redeems it."""
+        token = notification.details.get("token")
+        if not token:
+            return None
+        page = "reset-password" if notification.kind is Kind.PASSWORD_RESET else "verify-email"
+        try:
+            expires = datetime.fromisoformat(notification.details.get("expires_at", ""))
+        except ValueError:
+            expires_text = ""
+        else:
+            expires_text = (
+                f"{expires.astimezone(UTC):%a} {expires.astimezone(UTC):%d %b %Y %H:%M} UTC"
+            )
+        return {
+            "url": f"{self.public_url}/{page}#token={token}",
+            "token": token,
+            "expires": expires_text,
         }
 
     def _event(self, event: EventView) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from adapters.memory.state import MemoryStore
 from application.ports.delivery import ClaimedNotification, FailedNotification, OutboxQueue
 from application.ports.geocoder import AddressToLocate, EventLocations
+from application.ports.notifications import SECRET_DETAILS, without_secrets
 from domain.event import EventStatus
 
 #: A row the housekeeping deleted: nothing claims, settles, lists or revives it.
@@ -77,13 +78,13 @@ class MemoryOutboxQueue(OutboxQueue):
             return sorted(claimed, key=lambda each: each.row_id)
 
     async def mark_sent(self, claimed: ClaimedNotification, *, now: datetime) -> bool:
-        return await self._settle(claimed, status="sent", sent_at=now, last_error=None)
+        return await self._settle(claimed, ends=True, status="sent", sent_at=now, last_error=None)
 
     async def mark_skipped(
         self, claimed: ClaimedNotification, *, now: datetime, reason: str
     ) -> bool:
         return await self._settle(
-            claimed, status="sent", sent_at=now, last_error=f"not sent: {reason}"
+            claimed, ends=True, status="sent", sent_at=now, last_error=f"not sent: {reason}"
         )
 
     async def retry_later(self, claimed: ClaimedNotification, *, at: datetime, error: str) -> bool:
@@ -93,7 +94,7 @@ class MemoryOutboxQueue(OutboxQueue):
         return await self._settle(claimed, attempts=claimed.attempt - 1, next_attempt_at=now)
 
     async def dead_letter(self, claimed: ClaimedNotification, *, error: str) -> bool:
-        return await self._settle(claimed, status="failed", last_error=error)
+        return await self._settle(claimed, ends=True, status="failed", last_error=error)
 
     async def failed(self, *, limit: int, after_row_id: int = 0) -> list[FailedNotification]:
         async with self._store.lock:
@@ -150,12 +151,22 @@ class MemoryOutboxQueue(OutboxQueue):
             row = _Row(status="pending", attempts=0, next_attempt_at=created)
         return row
 
-    async def _settle(self, claimed: ClaimedNotification, **changes: object) -> bool:
+    async def _settle(
+        self, claimed: ClaimedNotification, *, ends: bool = False, **changes: object
+    ) -> bool:
+        """Apply `changes` if `claimed` is still current; an outcome that `ends` the
+        row also drops the secrets its details held (a mailed token)."""
         async with self._store.lock:
             row = self._row(claimed.row_id)
             if row.status != "pending" or row.attempts != claimed.attempt:
                 return False
             self._rows[claimed.row_id] = replace(row, **changes)  # type: ignore[arg-type]
+            outbox = self._store.state.outbox
+            notification = outbox[claimed.row_id - 1]
+            if ends and SECRET_DETAILS & notification.details.keys():
+                outbox[claimed.row_id - 1] = replace(
+                    notification, details=without_secrets(notification.details)
+                )
             return True
 
 

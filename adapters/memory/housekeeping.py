@@ -27,3 +27,14 @@ class MemoryExpiredRecords(ExpiredRecords):
             gone = {session.id for session in expired}
             self._store.state.sessions = {k: v for k, v in current.items() if k not in gone}
             return len(gone)
+
+    async def purge_expired_account_tokens(self, *, expired_before: datetime, limit: int) -> int:
+        async with self._store.lock:
+            current = self._store.state.account_tokens
+            expired = sorted(
+                (t for t in current.values() if t.expires_at < expired_before),
+                key=lambda t: t.expires_at,
+            )[:limit]
+            gone = {token.digest for token in expired}
+            self._store.state.account_tokens = {k: v for k, v in current.items() if k not in gone}
+            return len(gone)

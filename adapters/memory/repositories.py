@@ -9,6 +9,7 @@ from adapters.memory.state import MemoryState, clone
 from application.ports.audit import AuditEntry, AuditLog
 from application.ports.notifications import Broadcast, Notification, Outbox
 from application.ports.repositories import (
+    AccountTokenRepository,
     EventRepository,
     RegistrationRepository,
     SessionRepository,
@@ -17,7 +18,7 @@ from application.ports.repositories import (
 from domain.errors import AlreadyRegistered, EmailTaken
 from domain.event import Event, EventStatus
 from domain.registration import Registration, RegistrationStatus
-from domain.users import AuthSession, User
+from domain.users import AccountToken, AuthSession, TokenPurpose, User
 from domain.values import EmailAddress
 
 
@@ -185,6 +186,28 @@ class MemoryAuditLog(AuditLog):
 
     async def append(self, entry: AuditEntry) -> None:
         self._state.audit.append(entry)
+
+
+class MemoryAccountTokenRepository(AccountTokenRepository):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    async def add(self, token: AccountToken) -> None:
+        self._state.account_tokens[token.digest] = clone(token)
+
+    async def find(self, digest: str) -> AccountToken | None:
+        token = self._state.account_tokens.get(digest)
+        return clone(token) if token else None
+
+    async def save(self, token: AccountToken) -> None:
+        self._state.account_tokens[token.digest] = clone(token)
+
+    async def discard_for_user(self, user_id: UUID, purpose: TokenPurpose) -> None:
+        self._state.account_tokens = {
+            digest: token
+            for digest, token in self._state.account_tokens.items()
+            if not (token.user_id == user_id and token.purpose is purpose)
+        }
 
 
 class MemoryOutbox(Outbox):

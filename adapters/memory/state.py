@@ -12,7 +12,7 @@ from application.ports.audit import AuditEntry
 from application.ports.notifications import Notification
 from domain.event import Event
 from domain.registration import Registration
-from domain.users import AuthSession, User
+from domain.users import AccountToken, AuthSession, User
 
 T = TypeVar("T")
 
@@ -28,6 +28,7 @@ class MemoryState:
     events: dict[UUID, Event] = field(default_factory=dict)
     registrations: dict[UUID, Registration] = field(default_factory=dict)
     sessions: dict[UUID, AuthSession] = field(default_factory=dict)
+    account_tokens: dict[str, AccountToken] = field(default_factory=dict)
     outbox: list[Notification] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
 

@@ -10,6 +10,7 @@ from typing import Self
 
 from adapters.actor_context import ACTORS
 from adapters.memory.repositories import (
+    MemoryAccountTokenRepository,
     MemoryAuditLog,
     MemoryEventRepository,
     MemoryOutbox,
@@ -36,6 +37,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.events = self._facts.events(MemoryEventRepository(self._working))
         self.registrations = MemoryRegistrationRepository(self._working)
         self.sessions = MemorySessionRepository(self._working)
+        self.account_tokens = MemoryAccountTokenRepository(self._working)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

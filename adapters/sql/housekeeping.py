@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import WRITE_LOCK, is_sqlite
 from adapters.sql.outbox_queue import SENT
-from adapters.sql.tables import outbox, refresh_tokens, sessions
+from adapters.sql.tables import account_tokens, outbox, refresh_tokens, sessions
 from application.ports.housekeeping import ExpiredRecords
 
 
@@ -53,4 +53,21 @@ class SqlExpiredRecords(ExpiredRecords):
                 delete(refresh_tokens).where(refresh_tokens.c.session_id.in_(ids))
             )
             result = await connection.execute(delete(sessions).where(sessions.c.id.in_(ids)))
+        return int(result.rowcount)
+
+    async def purge_expired_account_tokens(self, *, expired_before: datetime, limit: int) -> int:
+        batch = (
+            select(account_tokens.c.digest)
+            .where(account_tokens.c.expires_at < expired_before)
+            .order_by(account_tokens.c.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._engine.begin() as connection:
+            digests = list((await connection.execute(batch)).scalars())
+            if not digests:
+                return 0
+            result = await connection.execute(
+                delete(account_tokens).where(account_tokens.c.digest.in_(digests))
+            )
         return int(result.rowcount)

@@ -19,7 +19,7 @@ from adapters.sql.search_columns import event_search_columns
 from application.ports.queries import EventSummary, EventView, PersonSummary, UserView
 from domain.event import Event, EventStatus
 from domain.registration import Registration, RegistrationStatus
-from domain.users import AuthSession, Role, User
+from domain.users import AccountToken, AuthSession, Role, TokenPurpose, User
 from domain.values import Capacity, Coordinates, EmailAddress, Location, TimeWindow
 
 Row = RowMapping
@@ -57,6 +57,7 @@ def user_values(user: User) -> dict[str, Any]:
         "role": user.role.value,
         "password_hash": user.password_hash,
         "is_active": user.is_active,
+        "email_verified": user.email_verified,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
         "erased_at": user.erased_at,
@@ -71,6 +72,7 @@ def user_from_row(row: Row) -> User:
         role=Role(row["role"]),
         password_hash=row["password_hash"],
         is_active=row["is_active"],
+        email_verified=row["email_verified"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         erased_at=row["erased_at"],
@@ -86,6 +88,7 @@ def user_view_from_row(row: Row) -> UserView:
         is_active=row["is_active"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        email_verified=row["email_verified"],
     )
 
 
@@ -234,4 +237,26 @@ def session_from_row(row: Row, spent_digests: Iterable[str]) -> AuthSession:
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
         spent_digests=set(spent_digests),
+    )
+
+
+def account_token_values(token: AccountToken) -> dict[str, Any]:
+    return {
+        "digest": token.digest,
+        "user_id": token.user_id,
+        "purpose": token.purpose.value,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "used_at": token.used_at,
+    }
+
+
+def account_token_from_row(row: Row) -> AccountToken:
+    return AccountToken(
+        digest=row["digest"],
+        user_id=row["user_id"],
+        purpose=TokenPurpose(row["purpose"]),
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        used_at=row["used_at"],
     )

@@ -23,7 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql.engine import WRITE_LOCK, is_sqlite
 from adapters.sql.tables import outbox
 from application.ports.delivery import ClaimedNotification, FailedNotification, OutboxQueue
-from application.ports.notifications import Notification, NotificationKind
+from application.ports.notifications import (
+    SECRET_DETAILS,
+    Notification,
+    NotificationKind,
+    without_secrets,
+)
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 #: How `last_error` of a row that was settled without sending begins.
@@ -71,12 +76,16 @@ class SqlOutboxQueue(OutboxQueue):
         return sorted(claimed, key=lambda each: each.row_id)
 
     async def mark_sent(self, claimed: ClaimedNotification, *, now: datetime) -> bool:
-        return await self._settle(claimed, status=SENT, sent_at=now, last_error=None)
+        return await self._settle(
+            claimed, status=SENT, sent_at=now, last_error=None, **_scrubbed(claimed)
+        )
 
     async def mark_skipped(
         self, claimed: ClaimedNotification, *, now: datetime, reason: str
     ) -> bool:
-        return await self._settle(claimed, status=SENT, sent_at=now, last_error=NOT_SENT + reason)
+        return await self._settle(
+            claimed, status=SENT, sent_at=now, last_error=NOT_SENT + reason, **_scrubbed(claimed)
+        )
 
     async def retry_later(self, claimed: ClaimedNotification, *, at: datetime, error: str) -> bool:
         return await self._settle(claimed, next_attempt_at=at, last_error=error)
@@ -85,7 +94,7 @@ class SqlOutboxQueue(OutboxQueue):
         return await self._settle(claimed, attempts=outbox.c.attempts - 1, next_attempt_at=now)
 
     async def dead_letter(self, claimed: ClaimedNotification, *, error: str) -> bool:
-        return await self._settle(claimed, status=FAILED, last_error=error)
+        return await self._settle(claimed, status=FAILED, last_error=error, **_scrubbed(claimed))
 
     async def failed(self, *, limit: int, after_row_id: int = 0) -> list[FailedNotification]:
         statement = (
@@ -133,6 +142,15 @@ class SqlOutboxQueue(OutboxQueue):
         async with self._engine.begin() as connection:
             result = await connection.execute(statement)
         return int(result.rowcount) == 1
+
+
+def _scrubbed(claimed: ClaimedNotification) -> dict[str, Any]:
+    """For an outcome that ends the row: its details without the secrets they held
+    (a mailed token), when they held any."""
+    details = claimed.notification.details
+    if SECRET_DETAILS & details.keys():
+        return {"details": without_secrets(details)}
+    return {}
 
 
 def _lockable(

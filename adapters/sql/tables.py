@@ -29,6 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     and_,
+    false,
     func,
     or_,
 )
@@ -84,6 +85,7 @@ ROLES = ("attendee", "organizer", "admin")
 EVENT_STATUSES = ("draft", "published", "cancelled")
 REGISTRATION_STATUSES = ("confirmed", "waitlisted", "cancelled")
 OUTBOX_STATUSES = ("pending", "sent", "failed")
+TOKEN_PURPOSES = ("password_reset", "email_verification")
 
 users = Table(
     "users",
@@ -100,6 +102,8 @@ users = Table(
     # Set when the account was erased (migration 0007): the row is a tombstone,
     # which the repositories and the read side treat as absent.
     Column("erased_at", UtcDateTime(), nullable=True),
+    # Migration 0006: accounts that existed before start unverified.
+    Column("email_verified", Boolean(), nullable=False, server_default=false()),
     CheckConstraint(_one_of("role", ROLES), name="role"),
 )
 Index("ux_users_email", func.lower(users.c.email), unique=True)
@@ -247,6 +251,23 @@ refresh_tokens = Table(
 )
 Index("ix_refresh_tokens_session_id", refresh_tokens.c.session_id)
 
+#: Single-use tokens mailed to an account's owner (password reset, e-mail
+#: verification), by the SHA-256 digest of the token: the token itself is never
+#: stored here (docs/security.md, "Password reset and e-mail verification").
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("digest", String(128), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    CheckConstraint(_one_of("purpose", TOKEN_PURPOSES), name="purpose"),
+)
+Index("ix_account_tokens_user_id_purpose", account_tokens.c.user_id, account_tokens.c.purpose)
+Index("ix_account_tokens_expires_at", account_tokens.c.expires_at)  # the purge
+
 #: The transactional outbox. Rows get a database sequence number as id, so that a
 #: broadcast can expand into thousands of rows with one INSERT ... SELECT and the
 #: worker can read them in insertion order; (cause_id, recipient_id) is the
@@ -302,6 +323,7 @@ Index("ix_audit_log_subject_id_at_id", audit_log.c.subject_id, audit_log.c.at, a
 ALL_TABLES: tuple[Table, ...] = (
     audit_log,
     outbox,
+    account_tokens,
     refresh_tokens,
     sessions,
     registrations,

@@ -15,6 +15,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.actor_context import ACTORS
+from adapters.sql.account_tokens import SqlAccountTokenRepository
 from adapters.sql.audit import SqlAuditLog
 from adapters.sql.engine import WRITE_LOCK, is_sqlite
 from adapters.sql.events import SqlEventRepository
@@ -49,6 +50,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.events = self._facts.events(SqlEventRepository(connection))
         self.registrations = SqlRegistrationRepository(connection)
         self.sessions = SqlSessionRepository(connection)
+        self.account_tokens = SqlAccountTokenRepository(connection)
         return self
 
     async def __aexit__(

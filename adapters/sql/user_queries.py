@@ -27,6 +27,7 @@ _VIEW_COLUMNS = (
     users.c.full_name,
     users.c.role,
     users.c.is_active,
+    users.c.email_verified,
     users.c.created_at,
     users.c.updated_at,
 )

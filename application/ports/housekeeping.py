@@ -21,3 +21,8 @@ class ExpiredRecords(Protocol):
         """Sessions whose expiry is before `expired_before` (revoked or not), with
         the spent refresh-token digests of each. Returns the sessions deleted."""
         ...
+
+    async def purge_expired_account_tokens(self, *, expired_before: datetime, limit: int) -> int:
+        """Mailed account tokens (reset, verification) whose expiry is before
+        `expired_before`, used or not: none of them can be redeemed any more."""
+        ...

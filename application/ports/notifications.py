@@ -25,6 +25,22 @@ class NotificationKind(StrEnum):
     EVENT_CHANGED = "event_changed"
     EVENT_CANCELLED = "event_cancelled"
     EVENT_DELETED = "event_deleted"
+    #: A single-use password reset link (`details`: `token`, `expires_at`).
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a kind, not a secret
+    #: A new e-mail verification link (`details`: `token`, `expires_at`); the first
+    #: one rides on the welcome mail.
+    EMAIL_VERIFICATION = "email_verification"
+
+
+#: Details that hold a raw secret (a mailed token). They live in a row only until
+#: it is settled: every outcome that ends the row (sent, skipped, dead-lettered)
+#: stores the details without them (see `without_secrets`), so the outbox never
+#: keeps a usable token past its delivery (docs/security.md).
+SECRET_DETAILS = frozenset({"token"})
+
+
+def without_secrets(details: Mapping[str, str]) -> dict[str, str]:
+    return {key: value for key, value in details.items() if key not in SECRET_DETAILS}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -136,6 +136,7 @@ class UserView:
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    email_verified: bool = False
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -147,6 +148,7 @@ class UserView:
             is_active=user.is_active,
             created_at=user.created_at,
             updated_at=user.updated_at,
+            email_verified=user.email_verified,
         )
 
 

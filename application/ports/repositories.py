@@ -8,7 +8,7 @@ from uuid import UUID
 
 from domain.event import Event
 from domain.registration import Registration
-from domain.users import AuthSession, User
+from domain.users import AccountToken, AuthSession, TokenPurpose, User
 from domain.values import EmailAddress
 
 
@@ -104,3 +104,20 @@ class SessionRepository(Protocol):
     async def revoke_all_for_user(
         self, user_id: UUID, now: datetime, *, except_session: UUID | None = None
     ) -> None: ...
+
+
+class AccountTokenRepository(Protocol):
+    """Mailed single-use tokens (password reset, e-mail verification), by digest."""
+
+    async def add(self, token: AccountToken) -> None: ...
+
+    async def find(self, digest: str) -> AccountToken | None:
+        """The token with this digest, locked until the unit of work ends, so two
+        redemptions of one token cannot both succeed."""
+        ...
+
+    async def save(self, token: AccountToken) -> None: ...
+
+    async def discard_for_user(self, user_id: UUID, purpose: TokenPurpose) -> None:
+        """Void every token of this purpose the user holds (a newer one replaces them)."""
+        ...

@@ -7,6 +7,7 @@ from typing import Protocol, Self
 
 from application.ports.notifications import Outbox
 from application.ports.repositories import (
+    AccountTokenRepository,
     EventRepository,
     RegistrationRepository,
     SessionRepository,
@@ -26,6 +27,7 @@ class UnitOfWork(Protocol):
     events: EventRepository
     registrations: RegistrationRepository
     sessions: SessionRepository
+    account_tokens: AccountTokenRepository
     outbox: Outbox
 
     async def __aenter__(self) -> Self: ...

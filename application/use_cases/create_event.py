@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from application.accounts import require_verified_email
 from application.authorization import require_role
 from application.event_input import LocationInput, WindowInput
 from application.ports.queries import EventQueries, EventView
@@ -33,6 +34,8 @@ class CreateEvent:
     - A new event is a draft unless it is created published right away.
     - The description is reduced to safe HTML before it is stored.
     - The organizer is notified of the creation (and of publication).
+    - With `require_verified_email` (EVENTAPI_REQUIRE_VERIFIED_EMAIL) the
+      organizer's address must be verified (EmailUnverified).
     """
 
     def __init__(
@@ -42,7 +45,10 @@ class CreateEvent:
         sanitizer: HtmlSanitizer,
         clock: Clock,
         ids: IdGenerator,
+        *,
+        require_verified_email: bool = False,
     ) -> None:
+        self._require_verified = require_verified_email
         self._uow = uow
         self._queries = queries
         self._sanitizer = sanitizer
@@ -68,6 +74,10 @@ class CreateEvent:
         if command.status is EventStatus.PUBLISHED:
             event.publish(now)
         async with self._uow() as uow:
+            if self._require_verified:
+                require_verified_email(
+                    await uow.users.get(actor.user_id), required=self._require_verified
+                )
             await uow.events.add(event)
             await uow.commit()
         view = await self._queries.get(event.id)

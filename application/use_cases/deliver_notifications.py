@@ -3,14 +3,16 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from application.delivery_policy import DeliveryPolicy
+from application.delivery_policy import TOKEN_KINDS, DeliveryPolicy
 from application.ports.delivery import ClaimedNotification, OutboxQueue
 from application.ports.notifications import (
     DeliveryRefused,
+    Notification,
     NotificationKind,
     Notifier,
     Recipient,
@@ -110,6 +112,13 @@ class DeliverNotifications:
             user = await self._users.get(notification.recipient_id)
             if user is None or not user.is_active:
                 return await self._skip(item, "the recipient's account is closed")
+            if not self._policy.may_deliver(notification.kind, email_verified=user.email_verified):
+                return await self._skip(item, "the recipient's address is not verified")
+            if _token_expired(notification, self._clock.now()):
+                if notification.kind in TOKEN_KINDS:
+                    return await self._skip(item, "the link it carries has expired")
+                # A welcome whose verification link expired is still a welcome.
+                notification = replace(notification, details={})
             event = await self._event(notification.event_id, events)
             if (
                 notification.event_id is not None
@@ -178,6 +187,18 @@ class DeliverNotifications:
         )
         dead = await self._queue.dead_letter(item, error=error)
         return Outcome.DEAD if dead else Outcome.LOST
+
+
+def _token_expired(notification: Notification, now: datetime) -> bool:
+    """True when the mailed token is gone (scrubbed from a revived dead letter) or
+    past its expiry: a link that cannot work is not worth a mail."""
+    details = notification.details
+    if "token" not in details:
+        return notification.kind in TOKEN_KINDS
+    try:
+        return now >= datetime.fromisoformat(details.get("expires_at", ""))
+    except ValueError:
+        return True
 
 
 def _describe(failure: BaseException) -> str:

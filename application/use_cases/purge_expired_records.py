@@ -16,6 +16,8 @@ class PurgeReport:
     sessions: int
     #: A batch was full: there may be more to delete right away.
     more: bool
+    #: Expired mailed account tokens (reset, verification), used or not.
+    account_tokens: int = 0
 
 
 class PurgeExpiredRecords:
@@ -27,6 +29,8 @@ class PurgeExpiredRecords:
     - A sign-in session is deleted once it has expired, revoked or not, together
       with its spent refresh tokens: none of them can sign anyone in again, and
       presenting one is refused whether the session is there or not.
+    - A mailed account token (reset, verification) is deleted once it has
+      expired, used or not: an unknown token is refused just the same.
     - At most `batch_size` records of each kind per call, so no transaction grows
       with the backlog; `more` tells the caller to call again now.
     """
@@ -56,5 +60,8 @@ class PurgeExpiredRecords:
         sessions = await self._records.purge_expired_sessions(
             expired_before=now, limit=self._batch_size
         )
-        more = rows >= self._batch_size or sessions >= self._batch_size
-        return PurgeReport(outbox_rows=rows, sessions=sessions, more=more)
+        tokens = await self._records.purge_expired_account_tokens(
+            expired_before=now, limit=self._batch_size
+        )
+        more = max(rows, sessions, tokens) >= self._batch_size
+        return PurgeReport(outbox_rows=rows, sessions=sessions, more=more, account_tokens=tokens)

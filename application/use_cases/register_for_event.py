@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from application.accounts import hold_active_account
+from application.accounts import hold_active_account, require_verified_email
 from application.authorization import require_signed_in, visible_event
 from application.ports.queries import RegistrationView
 from application.ports.system import Clock, IdGenerator
@@ -27,18 +27,29 @@ class RegisterForEvent:
     - The event row is locked while deciding, so concurrent joins never overbook.
     - The account and session must still be active when the seat is taken; the
       account stays so until the join commits (a closure waits, then releases it).
+    - With `require_verified_email` (EVENTAPI_REQUIRE_VERIFIED_EMAIL) the
+      account's address must be verified (EmailUnverified).
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        *,
+        require_verified_email: bool = False,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
+        self._require_verified = require_verified_email
 
     async def execute(self, command: RegisterForEventCommand) -> RegistrationView:
         actor = require_signed_in(command.actor)
         now = self._clock.now()
         async with self._uow() as uow:
-            await hold_active_account(uow, actor, now)
+            user = await hold_active_account(uow, actor, now)
+            require_verified_email(user, required=self._require_verified)
             event = visible_event(
                 actor, await uow.events.get_for_update(command.event_id), command.event_id
             )

@@ -24,7 +24,7 @@ from entrypoints.container import Container, build_container, close_resources
 from entrypoints.http.audit_context import audit_context
 from entrypoints.http.bridge import container_dependencies
 from entrypoints.http.controllers.audit import AuditController
-from entrypoints.http.controllers.auth import AuthController
+from entrypoints.http.controllers.auth import AccountRecoveryController, AuthController
 from entrypoints.http.controllers.events import EventsController
 from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.registrations import RegistrationsController
@@ -82,6 +82,7 @@ def create_app(container: Container | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             AuthController,
+            AccountRecoveryController,
             OwnAccountController,
             UsersController,
             EventsController,

@@ -15,7 +15,12 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from application.errors import NotAuthenticated, PreconditionFailed, TooManyAttempts
+from application.errors import (
+    EmailUnverified,
+    NotAuthenticated,
+    PreconditionFailed,
+    TooManyAttempts,
+)
 from application.ports.storage import StorageUnavailable
 from domain.errors import (
     Conflict,
@@ -72,6 +77,7 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidCredentials, 400),
     (NotAuthenticated, 401),
     (NotAllowed, 403),
+    (EmailUnverified, 403),
     (NotFound, 404),
     (PreconditionFailed, 412),
     (Conflict, 409),
@@ -96,6 +102,10 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Respons
     elif isinstance(exc, TooManyAttempts):
         slug = "rate-limited"
         headers["Retry-After"] = str(exc.retry_after)
+        if exc.rate is not None:  # as the HTTP layer's policies report themselves
+            name = f'"{exc.rate.name}"'  # policy names are plain words
+            headers["RateLimit-Policy"] = f"{name};q={exc.rate.limit};w={exc.rate.period_seconds}"
+            headers["RateLimit"] = f"{name};r=0;t={exc.retry_after}"
     else:
         slug = exc.code
     return problem_response(status, slug, exc.detail, errors=errors, headers=headers or None)

@@ -12,6 +12,11 @@ Which policies a request counts against (each must allow it):
   also `join`, per user;
 - GET /api/v1/users/me/export by a signed-in caller: also `export`, per user
   (it reads the caller's whole history).
+- POST /api/v1/auth/password-reset: also `password-reset`, per client address
+  (the per-account limit, `password-reset-account`, is counted by the use case,
+  which knows the address asked for: `RequestPasswordReset`);
+- POST /api/v1/auth/verify-email/resend by a signed-in caller: also
+  `verify-email`, per user.
 
 Health, metrics, the docs and the schema (`/schema...`) are never limited,
 and nothing is when `EVENTAPI_RATE_LIMITS=off`. The limiter is passed in (the
@@ -67,6 +72,8 @@ API = "/api/v1"
 TOKEN_PATH = f"{API}/auth/token"
 REGISTER_PATH = f"{API}/auth/register"
 EXPORT_PATH = f"{API}/users/me/export"
+PASSWORD_RESET_PATH = f"{API}/auth/password-reset"
+VERIFY_RESEND_PATH = f"{API}/auth/verify-email/resend"
 JOIN_PATH = re.compile(rf"^{API}/events/[^/]+/registrations$")
 EXEMPT_EXACT = frozenset({"/metrics", "/health", "/schema"})
 EXEMPT_PREFIXES = ("/health/", "/schema/")
@@ -115,7 +122,11 @@ def rate_limits(app: ASGIApp, limiter: RateLimiter, settings: Settings) -> ASGIA
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *reported]
+                headers = message.get("headers", [])
+                # A policy the application counted and refused by (a 429 from a use
+                # case, e.g. per account) reports itself: it is the most restrictive.
+                if not any(bytes(key).lower() == b"ratelimit-policy" for key, _ in headers):
+                    message["headers"] = [*headers, *reported]
             await send(message)
 
         await app(scope, receive, send_with_headers)
@@ -133,6 +144,10 @@ def _applicable(
             checks.append((policies.token, f"address:{address}"))
         elif path == REGISTER_PATH:
             checks.append((policies.register, f"address:{address}"))
+        elif path == PASSWORD_RESET_PATH:
+            checks.append((policies.password_reset, f"address:{address}"))
+        elif user is not None and path == VERIFY_RESEND_PATH:
+            checks.append((policies.verify_email, f"user:{user}"))
         elif user is not None and JOIN_PATH.match(path):
             checks.append((policies.join, f"user:{user}"))
     elif method in {"GET", "HEAD"} and path == EXPORT_PATH and user is not None:

@@ -200,6 +200,27 @@ TABLE: list[Row] = [
     Row("POST", f"{API}/auth/register", (201, 201, 201, 201, 201), json=_fresh_user("")),
     Row("POST", f"{API}/auth/token", (200, 200, 200, 200, 200), form=_bystander_password_grant),
     Row("POST", f"{API}/auth/revoke", (401, 200, 200, 200, 200), form=_own_refresh_token),
+    # -- account recovery and verification (anyone; resend: the signed-in caller) -----------
+    Row(
+        "POST",
+        f"{API}/auth/password-reset",
+        (202, 202, 202, 202, 202),
+        json=lambda w, c: {"email": w.bystander.email},
+    ),
+    Row(
+        "POST",
+        f"{API}/auth/password-reset/confirm",
+        (400, 400, 400, 400, 400),
+        json=lambda w, c: {"token": "not-a-token-anyone-was-sent", "password": PASSWORD},
+        note="the token is the credential: an unknown one is refused for everybody",
+    ),
+    Row(
+        "POST",
+        f"{API}/auth/verify-email",
+        (400, 400, 400, 400, 400),
+        json=lambda w, c: {"token": "not-a-token-anyone-was-sent"},
+    ),
+    Row("POST", f"{API}/auth/verify-email/resend", (401, 202, 202, 202, 202)),
     # -- own account ----------------------------------------------------------------------
     Row("GET", f"{U}/me", (401, 200, 200, 200, 200)),
     Row("PATCH", f"{U}/me", (401, 200, 200, 200, 200), json=lambda w, c: {"full_name": "Renamed"}),

@@ -8,7 +8,16 @@ import pytest
 from domain.users import Role
 from tests.e2e.conftest import API, PASSWORD, Api, Caller, assert_problem
 
-USER_FIELDS = {"id", "email", "full_name", "role", "is_active", "created_at", "updated_at"}
+USER_FIELDS = {
+    "id",
+    "email",
+    "full_name",
+    "role",
+    "is_active",
+    "email_verified",
+    "created_at",
+    "updated_at",
+}
 
 
 def assert_oauth_error(response: httpx.Response, error: str) -> None:

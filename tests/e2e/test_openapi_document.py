@@ -42,6 +42,11 @@ CONTRACT = {
     ("post", f"{API}/auth/register"),
     ("post", f"{API}/auth/token"),
     ("post", f"{API}/auth/revoke"),
+    # v1.1, account recovery and verification
+    ("post", f"{API}/auth/password-reset"),
+    ("post", f"{API}/auth/password-reset/confirm"),
+    ("post", f"{API}/auth/verify-email"),
+    ("post", f"{API}/auth/verify-email/resend"),
     ("get", f"{API}/users/me"),
     ("patch", f"{API}/users/me"),
     ("delete", f"{API}/users/me"),

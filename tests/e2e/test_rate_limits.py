@@ -597,3 +597,61 @@ async def test_a_429_can_be_read_by_an_allowed_browser_origin(launch: Launcher) 
     assert "RateLimit" in allowed_origin.headers["access-control-expose-headers"]
     assert_rate_limited(other_origin, "anonymous", 60)
     assert "access-control-allow-origin" not in other_origin.headers
+
+
+# -- account recovery and verification -----------------------------------------------------
+
+
+async def test_password_reset_is_limited_per_address(launch: Launcher) -> None:
+    service = await launch.start(EVENTAPI_RATE_LIMIT_PASSWORD_RESET="2")
+    reset = f"{API}/auth/password-reset"
+
+    responses = [
+        await service.client.post(reset, json={"email": service.email("who")}) for _ in range(3)
+    ]
+
+    assert [r.status_code for r in responses] == [202, 202, 429]
+    assert limits(responses[0]) == ('"password-reset";q=2;w=3600', '"password-reset";r=1;t=3600')
+    assert_rate_limited(responses[2], "password-reset", 3600)
+    service.peer.host = "192.0.2.77"  # another address has its own budget
+    assert (await service.client.post(reset, json={"email": "x@example.org"})).status_code == 202
+
+
+async def test_password_reset_is_limited_per_account_known_or_not(launch: Launcher) -> None:
+    service = await launch.start(EVENTAPI_RATE_LIMIT_PASSWORD_RESET_ACCOUNT="2")
+    known = await service.account("kim")
+    reset = f"{API}/auth/password-reset"
+
+    answers: dict[str, list[int]] = {}
+    for email in (known.email, service.email("nobody")):
+        answers[email] = []
+        for attempt in range(3):
+            service.peer.host = f"192.0.2.{len(answers) * 10 + attempt}"  # never the address limit
+            response = await service.client.post(reset, json={"email": email})
+            answers[email].append(response.status_code)
+            if response.status_code == 429:
+                assert_problem(response, 429, "/problems/rate-limited")
+                assert int(response.headers["retry-after"]) == 3600
+                assert limits(response) == (
+                    '"password-reset-account";q=2;w=3600',
+                    '"password-reset-account";r=0;t=3600',
+                )
+
+    # The same for an address with an account and one without: existence stays hidden.
+    assert list(answers.values()) == [[202, 202, 429], [202, 202, 429]]
+    # Spelling the address differently is the same account.
+    shouted = await service.client.post(reset, json={"email": known.email.upper()})
+    assert shouted.status_code == 429
+
+
+async def test_resending_the_verification_mail_is_limited_per_user(launch: Launcher) -> None:
+    service = await launch.start(EVENTAPI_RATE_LIMIT_VERIFY_EMAIL="2")
+    lee = await service.account("lee")
+    resend = f"{API}/auth/verify-email/resend"
+
+    responses = [await service.client.post(resend, headers=lee.headers) for _ in range(3)]
+
+    assert [r.status_code for r in responses] == [202, 202, 429]
+    assert_rate_limited(responses[2], "verify-email", 3600)
+    other = await service.account("max")
+    assert (await service.client.post(resend, headers=other.headers)).status_code == 202

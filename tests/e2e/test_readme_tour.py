@@ -231,7 +231,10 @@ def test_the_readme_gives_one_command_to_start_the_service() -> None:
 
 def test_the_readme_tour_works_against_eventapi_serve(server: Server) -> None:
     tour = Tour.from_readme()
-    olivia_signup, sam_signup = tour.body("full_name", "Olivia Okafor"), tour.bodies[-1]
+    olivia_signup, sam_signup = (
+        tour.body("full_name", "Olivia Okafor"),
+        tour.body("full_name", "Sam Silva"),
+    )
     (admin_email,) = [email for email in tour.credentials if email.startswith("admin@")]
     assert f"{server.url}/schema/swagger" in server.logs  # serve says where the docs are
 
@@ -330,6 +333,24 @@ def test_the_readme_tour_works_against_eventapi_serve(server: Server) -> None:
             ("registration_confirmed", event["title"]),
             ("registration_ended", event["title"]),
         } <= about
+        # Sam forgot the password: the reset mail's token sets a new one.
+        (ask,) = [body for body in tour.bodies if set(body) == {"email"}]
+        assert ask["email"] == sam_signup["email"]
+        response = http.post(f"{API}/auth/password-reset", json=ask)
+        assert response.status_code == 202, response.text
+        assert "Reset your eventapi password" in server.mail_to(sam_signup["email"], 4)
+        tokens = [
+            found.group(1)
+            for text in server.plain_texts(sam_signup["email"])
+            if (found := re.search(r"/reset-password#token=([A-Za-z0-9_-]+)", text))
+        ]
+        assert len(tokens) == 1, tokens
+        confirm = tour.body("token", "<the token from the mail>")
+        response = http.post(
+            f"{API}/auth/password-reset/confirm", json={**confirm, "token": tokens[0]}
+        )
+        assert response.status_code == 204, response.text
+        sign_in(http, sam_signup["email"], confirm["password"])
 
     # Every step queued its notification in the outbox.
     outbox = server.eventapi("outbox")

@@ -56,6 +56,7 @@ async def test_me_is_the_callers_account(api: Api) -> None:
         "full_name",
         "role",
         "is_active",
+        "email_verified",
         "created_at",
         "updated_at",
     }

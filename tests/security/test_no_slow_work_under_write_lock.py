@@ -272,6 +272,21 @@ async def locate_events(scene: Scene) -> None:
     assert report.located == 1
 
 
+async def reset_password(scene: Scene) -> None:
+    _, email = await scene.person()
+    ask = scene.build(_use_case("request_password_reset", "RequestPasswordReset"))
+    await ask.execute(
+        _use_case("request_password_reset", "RequestPasswordResetCommand")(email=email)
+    )
+    [token] = [
+        n.details["token"] for n in scene.store.state.outbox if n.kind.value == "password_reset"
+    ]
+    use_case = scene.build(_use_case("reset_password", "ResetPassword"))
+    await use_case.execute(
+        _use_case("reset_password", "ResetPasswordCommand")(token=token, password=NEW_PASSWORD)
+    )
+
+
 def _use_case(module: str, name: str) -> type[Any]:
     found: type[Any] = getattr(importlib.import_module(f"application.use_cases.{module}"), name)
     return found
@@ -281,6 +296,7 @@ SCENARIOS: dict[str, tuple[Callable[[Scene], Awaitable[None]], set[str]]] = {
     "SignUp": (sign_up, {"bcrypt hash"}),
     "SignInWithPassword": (sign_in, {"bcrypt verify", "bcrypt hash"}),
     "UpdateOwnProfile": (update_own_profile, {"bcrypt verify", "bcrypt hash"}),
+    "ResetPassword": (reset_password, {"bcrypt hash"}),
     "DeliverNotifications": (deliver_notifications, {"SMTP delivery"}),
     "LocateEvents": (locate_events, {"geocoder HTTP"}),
 }

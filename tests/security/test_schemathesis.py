@@ -105,6 +105,15 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "common-passwords list; " + ASTRAL,
     ),
     "ApiV1AuthRevokeRevoke": ("400", "RFC 7009: the form's `token` may not be empty"),
+    "ApiV1AuthPasswordResetConfirmConfirmPasswordReset": (
+        "400",
+        "`token` must be one the server mailed (`/problems/invalid-token`); a password off "
+        "the common-passwords list; " + ASTRAL,
+    ),
+    "ApiV1AuthVerifyEmailVerifyEmail": (
+        "400",
+        "`token` must be one the server mailed (`/problems/invalid-token`)",
+    ),
     "ApiV1UsersUserIdUpdateUser": ("400", ASTRAL),
     "ApiV1EventsEventIdCancelCancel": ("400", ASTRAL),
 }

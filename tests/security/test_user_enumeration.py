@@ -93,3 +93,50 @@ async def test_unknown_email_and_wrong_password_are_indistinguishable(
     if report := os.environ.get("EVENTAPI_TEST_ENUMERATION_REPORT"):
         append_line(Path(report), line)
     assert abs(unknown_median - wrong_median) <= TOLERANCE * max(unknown_median, wrong_median), line
+
+
+async def test_password_reset_for_an_unknown_address_looks_and_takes_the_same(
+    api: Api, record_property: Any
+) -> None:
+    """POST /auth/password-reset (docs/security.md, "Password reset and e-mail
+    verification"): the same status, body and headers, and medians within 10 %,
+    for an address with an active account (a token is stored and a mail queued)
+    and one without, measured as the sign-in test above measures."""
+    known = await api.user()
+    unknown_email = api.email("nobody")
+
+    async def ask(email: str) -> tuple[float, httpx.Response]:
+        started = time.perf_counter()
+        response = await api.client.post(f"{API}/auth/password-reset", json={"email": email})
+        return time.perf_counter() - started, response
+
+    for _ in range(WARM_UP):
+        await ask(known.email)
+        await ask(unknown_email)
+    unknown_times: list[float] = []
+    known_times: list[float] = []
+    answers: set[tuple[str, tuple[int, bytes, tuple[tuple[str, str], ...]]]] = set()
+    for attempt in range(TRIES):
+        order = [(unknown_email, unknown_times), (known.email, known_times)]
+        for email, times in order if attempt % 2 == 0 else order[::-1]:
+            elapsed, response = await ask(email)
+            times.append(elapsed)
+            status, body, headers = comparable(response)
+            answers.add((email, (status, body, tuple(sorted(headers.items())))))
+
+    by_kind = dict(answers)
+    assert len(answers) == 2, "each kind got more than one distinct answer"
+    assert by_kind[unknown_email] == by_kind[known.email]
+    assert by_kind[known.email][0] == 202
+
+    unknown_median = statistics.median(unknown_times)
+    known_median = statistics.median(known_times)
+    ratio = unknown_median / known_median
+    line = (
+        f"{api.database}: password reset, median unknown address {unknown_median * 1000:.2f} ms, "
+        f"known address {known_median * 1000:.2f} ms, ratio {ratio:.3f} ({TRIES} each)"
+    )
+    record_property("enumeration_timing", line)
+    if report := os.environ.get("EVENTAPI_TEST_ENUMERATION_REPORT"):
+        append_line(Path(report), line)
+    assert abs(unknown_median - known_median) <= TOLERANCE * max(unknown_median, known_median), line

@@ -81,7 +81,7 @@ class World:
         self.user_queries = MemoryUserQueries(self.store)
         c, ids = self.clock, self.ids
         self.passwords = PasswordChecks(self.hasher, self.limiter)
-        self.sign_up = SignUp(uow, self.hasher, common, self.policy, c, ids)
+        self.sign_up = SignUp(uow, self.hasher, common, self.policy, c, ids, self.tokens)
         self.sign_in = SignInWithPassword(uow, self.hasher, self.tokens, self.passwords, c, ids)
         self.refresh = RefreshSession(uow, self.tokens, c)
         self.revoke = RevokeToken(uow, self.tokens, c)

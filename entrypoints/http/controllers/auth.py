@@ -15,13 +15,29 @@ from application.errors import NotAuthenticated
 from application.principal import Principal
 from application.sessions import TokenPair
 from application.use_cases.refresh_session import RefreshCommand, RefreshSession
+from application.use_cases.request_password_reset import (
+    RequestPasswordReset,
+    RequestPasswordResetCommand,
+)
+from application.use_cases.resend_verification import (
+    ResendVerification,
+    ResendVerificationCommand,
+)
+from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
 from application.use_cases.revoke_token import RevokeCommand, RevokeToken
 from application.use_cases.sign_in import SignInCommand, SignInWithPassword
 from application.use_cases.sign_up import SignUp, SignUpCommand
+from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.errors import InvalidCredentials, InvalidValue
 from entrypoints.http.guards import requires_bearer
 from entrypoints.http.openapi import BEARER, responses
-from entrypoints.http.schemas.users import SignUpIn, UserOut
+from entrypoints.http.schemas.users import (
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    SignUpIn,
+    UserOut,
+    VerifyEmailIn,
+)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -164,6 +180,101 @@ class AuthController(Controller):
         if len(data.token) <= MAX_FIELD:
             await revoke_token.execute(RevokeCommand(actor=principal, token=data.token))
         return Response(None, status_code=200, headers=NO_STORE)
+
+
+class AcceptedOut(Struct, frozen=True):
+    """What a 202 says: the same text whatever the request found."""
+
+    detail: str
+
+
+RESET_ACCEPTED = AcceptedOut(
+    "If an active account has this address, a mail with a reset link is on its way."
+)
+RESEND_ACCEPTED = AcceptedOut(
+    "If the address still needs verifying, a mail with a new link is on its way."
+)
+ACCEPTED = ResponseSpec(
+    data_container=AcceptedOut,
+    description="Accepted: the same body whatever the request found.",
+    generate_examples=False,
+)
+DONE = ResponseSpec(None, description="Done; no body.")
+
+
+class AccountRecoveryController(Controller):
+    """Password reset and e-mail verification by mailed single-use tokens
+    (docs/security.md, "Password reset and e-mail verification")."""
+
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post(
+        "/password-reset",
+        status_code=202,
+        summary="Ask for a password reset mail",
+        description="Always 202 with the same body, in about the same time, whether or not an "
+        "account has the address: if an active one has it, a mail with a single-use link "
+        "(valid 30 minutes; it voids older ones) is sent. Limits: 5 per hour per client "
+        "address (`password-reset`) and 3 per hour per address asked for "
+        "(`password-reset-account`, counted for unknown addresses too).",
+        responses={**responses(400, 413, 415, 429), 202: ACCEPTED},
+    )
+    async def request_password_reset(
+        self,
+        data: JSONBody[PasswordResetIn],
+        request_password_reset: NamedDependency[RequestPasswordReset],
+    ) -> Response[AcceptedOut]:
+        await request_password_reset.execute(RequestPasswordResetCommand(email=data.email))
+        return Response(RESET_ACCEPTED, status_code=202, headers=NO_STORE)
+
+    @post(
+        "/password-reset/confirm",
+        status_code=204,
+        summary="Set a new password with a mailed reset token",
+        description="The password policy of sign-up applies. Every session of the account "
+        "is revoked. A used, expired or unknown token is 400 `/problems/invalid-token`.",
+        responses={**responses(400, 413, 415, 429), 204: DONE},
+    )
+    async def confirm_password_reset(
+        self, data: JSONBody[PasswordResetConfirmIn], reset_password: NamedDependency[ResetPassword]
+    ) -> Response[None]:
+        await reset_password.execute(ResetPasswordCommand(token=data.token, password=data.password))
+        return Response(None, status_code=204, headers=NO_STORE)
+
+    @post(
+        "/verify-email",
+        status_code=204,
+        summary="Verify the account's e-mail address with a mailed token",
+        description="Tokens are mailed at sign-up and by `/auth/verify-email/resend`, and "
+        "expire after 48 hours. A used, expired or unknown token is 400 "
+        "`/problems/invalid-token`.",
+        responses={**responses(400, 413, 415, 429), 204: DONE},
+    )
+    async def verify_email(
+        self, data: JSONBody[VerifyEmailIn], verify_email: NamedDependency[VerifyEmail]
+    ) -> Response[None]:
+        await verify_email.execute(VerifyEmailCommand(token=data.token))
+        return Response(None, status_code=204, headers=NO_STORE)
+
+    @post(
+        "/verify-email/resend",
+        status_code=202,
+        summary="Mail a new verification link to the signed-in user",
+        description="A new link (48 hours) voids the older ones. An address that is "
+        "already verified gets no mail; the answer is the same 202. Limit: 3 per hour "
+        "per account (`verify-email`).",
+        security=BEARER,
+        guards=[requires_bearer],
+        responses={**responses(401, 429), 202: ACCEPTED},
+    )
+    async def resend_verification(
+        self,
+        principal: NamedDependency[Principal | None],
+        resend_verification: NamedDependency[ResendVerification],
+    ) -> Response[AcceptedOut]:
+        await resend_verification.execute(ResendVerificationCommand(actor=principal))
+        return Response(RESEND_ACCEPTED, status_code=202, headers=NO_STORE)
 
 
 def _token_out(pair: TokenPair) -> TokenOut:

@@ -13,24 +13,13 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
+from application.ports.notifications import NotificationKind
 from application.ports.personal_data import NotificationRecord
 from entrypoints.http.schemas.audit import AuditEventOut
 from entrypoints.http.schemas.events import EventOut
 from entrypoints.http.schemas.registrations import RegistrationOut
 from entrypoints.http.schemas.users import UserOut
 
-NotificationKindName = Literal[
-    "welcome",
-    "event_created",
-    "event_published",
-    "registration_confirmed",
-    "registration_waitlisted",
-    "registration_promoted",
-    "registration_ended",
-    "event_changed",
-    "event_cancelled",
-    "event_deleted",
-]
 NotificationStateName = Literal["pending", "sent", "failed", "skipped"]
 
 
@@ -38,7 +27,7 @@ class ExportedNotificationOut(Struct, frozen=True):
     """A notification addressed to the caller (sent ones are kept for the outbox
     retention, then purged)."""
 
-    kind: NotificationKindName
+    kind: NotificationKind
     created_at: datetime
     status: Annotated[
         NotificationStateName,
@@ -54,7 +43,7 @@ class ExportedNotificationOut(Struct, frozen=True):
     @classmethod
     def of(cls, record: NotificationRecord) -> ExportedNotificationOut:
         return cls(
-            kind=record.kind.value,
+            kind=record.kind,
             created_at=record.created_at,
             status=record.status.value,
             sent_at=record.sent_at,

@@ -34,6 +34,24 @@ FullName = Annotated[
 ]
 
 
+#: A token from a mail (password reset, e-mail verification): 43 URL-safe characters
+#: as issued; anything up to 256 is looked up (and is simply not found).
+MailedToken = Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class PasswordResetIn(Struct, forbid_unknown_fields=True, frozen=True):
+    email: Email
+
+
+class PasswordResetConfirmIn(Struct, forbid_unknown_fields=True, frozen=True):
+    token: MailedToken
+    password: Password
+
+
+class VerifyEmailIn(Struct, forbid_unknown_fields=True, frozen=True):
+    token: MailedToken
+
+
 class SignUpIn(Struct, forbid_unknown_fields=True, frozen=True):
     email: Email
     password: Password
@@ -65,6 +83,8 @@ class UserOut(Struct, frozen=True):
     full_name: str
     role: RoleName
     is_active: bool
+    #: Whether the owner proved they read mail at `email` (POST /auth/verify-email).
+    email_verified: bool
     created_at: datetime
     updated_at: datetime
 
@@ -76,6 +96,7 @@ class UserOut(Struct, frozen=True):
             full_name=view.full_name,
             role=view.role.value,
             is_active=view.is_active,
+            email_verified=view.email_verified,
             created_at=view.created_at,
             updated_at=view.updated_at,
         )
