@@ -25,6 +25,7 @@ from adapters.sql.event_locations import SqlEventLocations
 from adapters.sql.event_queries import SqlEventQueries
 from adapters.sql.health import DatabaseProbe
 from adapters.sql.housekeeping import SqlExpiredRecords
+from adapters.sql.idempotency import SqlIdempotencyStore
 from adapters.sql.outbox_queue import SqlOutboxQueue
 from adapters.sql.registration_queries import SqlRegistrationQueries
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -110,6 +111,8 @@ class Container(containers.DeclarativeContainer):
         read_cache,
     )
     event_queries = providers.Singleton(SqlEventQueries, engine)
+    #: Requests sent with an Idempotency-Key (entrypoints/http/idempotency.py).
+    idempotency_store = providers.Singleton(SqlIdempotencyStore, engine)
     registration_queries = providers.Singleton(SqlRegistrationQueries, engine)
     user_queries = providers.Singleton(SqlUserQueries, engine)
     caller_queries = providers.Singleton(SqlCallerQueries, engine)

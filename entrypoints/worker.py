@@ -204,15 +204,17 @@ def _delivery_pause(poll_interval: float) -> Callable[[BatchReport], float]:
 
 
 def _housekeeping_pause(report: PurgeReport) -> float:
-    if report.outbox_rows or report.sessions:
+    if report.outbox_rows or report.sessions or report.idempotency_keys:
         log.info(
-            "housekeeping: purged %s outbox rows and %s expired sessions",
+            "housekeeping: purged %s outbox rows, %s expired sessions and %s idempotency keys",
             report.outbox_rows,
             report.sessions,
+            report.idempotency_keys,
             extra={
                 "event": "housekeeping.purge",
                 "outbox_rows": report.outbox_rows,
                 "sessions": report.sessions,
+                "idempotency_keys": report.idempotency_keys,
             },
         )
     return 0.0 if report.more else HOUSEKEEPING_INTERVAL

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -273,5 +274,32 @@ outbox = Table(
 Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)
 Index("ix_outbox_status_sent_at", outbox.c.status, outbox.c.sent_at)  # the purge of sent rows
 
+#: Requests sent with an `Idempotency-Key` (migration 0009,
+#: docs/adr/0009-idempotency-keys.md): one row per (caller, key), a claim while its
+#: request runs (`status` null, held until `locked_until`), then the stored answer.
+#: No foreign key: `caller` is "user:<id>" or "address:<client address>".
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("caller", String(100), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("token", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=False),
+    Column("status", Integer(), nullable=True),
+    Column("headers", JSON(), nullable=True),
+    Column("body", LargeBinary(), nullable=True),
+)
+Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)  # the purge
+
 #: Every table, children first: the order to empty them in.
-ALL_TABLES: tuple[Table, ...] = (outbox, refresh_tokens, sessions, registrations, events, users)
+ALL_TABLES: tuple[Table, ...] = (
+    idempotency_keys,
+    outbox,
+    refresh_tokens,
+    sessions,
+    registrations,
+    events,
+    users,
+)

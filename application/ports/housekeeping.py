@@ -21,3 +21,8 @@ class ExpiredRecords(Protocol):
         """Sessions whose expiry is before `expired_before` (revoked or not), with
         the spent refresh-token digests of each. Returns the sessions deleted."""
         ...
+
+    async def purge_idempotency_keys(self, *, created_before: datetime, limit: int) -> int:
+        """Idempotency records (claims and stored answers) first used before
+        `created_before`: the key is forgotten and its stored answer with it."""
+        ...

@@ -20,6 +20,7 @@ from application.use_cases.sign_in import SignInCommand, SignInWithPassword
 from application.use_cases.sign_up import SignUp, SignUpCommand
 from domain.errors import InvalidCredentials, InvalidValue
 from entrypoints.http.guards import requires_bearer
+from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import BEARER, responses
 from entrypoints.http.schemas.users import SignUpIn, UserOut
 
@@ -71,6 +72,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
+    @idempotent
     @post(
         "/register",
         status_code=201,

@@ -26,6 +26,7 @@ from application.use_cases.update_user import UpdateUser, UpdateUserCommand
 from domain.users import Role
 from entrypoints.http.cursors import CursorCodec
 from entrypoints.http.guards import requires_bearer
+from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import BEARER, responses
 from entrypoints.http.paging import NO_NUL, Limit, page_request, query_fingerprint
 from entrypoints.http.schemas.common import given
@@ -143,6 +144,7 @@ class UsersController(Controller):
             next_cursor=cursors.encode(page.next, fingerprint) if page.next else None,
         )
 
+    @idempotent
     @post(
         "",
         status_code=201,
