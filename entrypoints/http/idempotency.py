@@ -241,14 +241,25 @@ def _fingerprint(scope: Scope, body: bytes) -> str:
     media_type = ""
     for name, value in scope["headers"]:
         if name.lower() == b"content-type":
-            media_type = value.decode("latin-1").split(";")[0].strip().lower()
-    digest = hashlib.sha256()
-    for part in (
-        str(scope.get("method", "")).encode(),
+            media_type = value.decode("latin-1")
+    return request_fingerprint(
+        str(scope.get("method", "")),
         scope.get("raw_path") or scope["path"].encode(),
         scope.get("query_string", b""),
-        media_type.encode(),
-    ):
+        media_type,
+        body,
+    )
+
+
+def request_fingerprint(
+    method: str, raw_path: bytes, query_string: bytes, content_type: str, body: bytes
+) -> str:
+    """What makes two requests "the same request": SHA-256 over the method, the path
+    and query as sent, the media type (without parameters such as charset) and the
+    exact body bytes (JSON is not normalised: a retry sends what it sent)."""
+    media_type = content_type.split(";")[0].strip().lower()
+    digest = hashlib.sha256()
+    for part in (method.encode(), raw_path, query_string, media_type.encode()):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     digest.update(body)
