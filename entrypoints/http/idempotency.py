@@ -73,8 +73,9 @@ log = logging.getLogger("eventapi.idempotency")
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 _HEADER_BYTES = HEADER.lower().encode()
-#: 1-255 printable ASCII characters (space to tilde).
-KEY_PATTERN = r"^[ -~]{1,255}$"
+#: 1-255 printable ASCII characters (space to tilde), not starting or ending with a
+#: space (HTTP drops those from a header value, so they could not be sent anyway).
+KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
 _KEY = re.compile(KEY_PATTERN)
 #: Where `create_app` leaves the `IdempotencyEdge` (in the Litestar app's state).
 APP_STATE_KEY = "eventapi.idempotency"
