@@ -64,6 +64,7 @@ from application.principal import Principal
 from application.use_cases.identify_caller import IdentifyCaller
 from entrypoints.http.credentials import credentials_of
 from entrypoints.http.guards import requires_bearer
+from entrypoints.http.observe import USER_ID
 from entrypoints.http.openapi import responses
 from entrypoints.http.problems import PROBLEM_JSON, FieldError, Problem
 from entrypoints.http.rate_limits import Network, client_of
@@ -195,6 +196,7 @@ async def _caller(scope: Scope, edge: IdempotencyEdge) -> str | None:
         principal = await edge.identify_caller().identify(credentials.claims)  # 401 if ended
         state: MutableMapping[str, Any] = scope["state"]
         state[PRINCIPAL_KEY] = principal
+        state[USER_ID] = str(principal.user_id)  # for the request's log record, replays too
         return f"user:{principal.user_id}"
     if credentials.presented:
         return None  # a refused Authorization header is a 401 wherever it is read
