@@ -129,6 +129,7 @@ def idempotent(handler: HTTPRouteHandler) -> HTTPRouteHandler:
     return handler
 
 
+_KEY_RULE = "use 1-255 printable ASCII characters, not starting or ending with a space"
 _IN_USE = "the first request with this Idempotency-Key is still running; retry shortly"
 _REUSED = "this Idempotency-Key was used for a different request"
 IDEMPOTENCY_RESPONSES: dict[int, ResponseSpec] = {
@@ -159,7 +160,7 @@ def idempotency_step(app: ASGIApp) -> ASGIApp:
             return
         key = values[0].decode("latin-1")
         if len(values) > 1 or not _KEY.match(key):
-            why = "send one" if len(values) > 1 else "use 1-255 printable ASCII characters"
+            why = "send one" if len(values) > 1 else _KEY_RULE
             await _problem(send, 400, "invalid-input", f"invalid {HEADER}", field=why)
             return
         edge: IdempotencyEdge = scope["app"].state[APP_STATE_KEY]
