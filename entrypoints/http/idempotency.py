@@ -11,11 +11,12 @@ route's guards and handler:
 
 1. No header: nothing to do. More than one, or not 1-255 printable ASCII
    characters: 400 problem+json, nothing is done.
-2. The caller: the signed-in user (`user:<id>`, the session checked as the
-   handler would check it: a signed-out session gets no replay), else the client
-   address (`address:<ip>`, as the rate limits resolve it, trusted proxies
-   included). A signed-in route called without valid credentials is left to its
-   guard (a 401, nothing stored).
+2. The caller: the signed-in user (`user:<id>`; on a signed-in route the session
+   is checked as the handler would check it, so a signed-out session gets no
+   replay), else the client address (`address:<ip>`, as the rate limits resolve
+   it, trusted proxies included). A signed-in route called without valid
+   credentials is left to its guard (a 401, nothing stored); a public route (sign-up)
+   takes a verified token's user as the caller, as the rate limits do.
 3. The fingerprint: SHA-256 over method, path, query string, media type and
    the exact body bytes. Same key with another fingerprint: 422
    `/problems/idempotency-key-reused`.
@@ -193,17 +194,20 @@ def idempotency_step(app: ASGIApp) -> ASGIApp:
 async def _caller(scope: Scope, edge: IdempotencyEdge) -> str | None:
     """`user:<id>` or `address:<ip>`; None when the route's guard will refuse anyway."""
     credentials = credentials_of(scope)
+    handler = scope.get("route_handler")
+    signed_in_route = handler is not None and requires_bearer in handler.resolve_guards()
     if credentials.claims is not None:
+        if not signed_in_route:
+            # A public route (sign-up) reads no principal: a token there only names the
+            # caller, as it does for the rate limits (verified, no session lookup).
+            return f"user:{credentials.claims.user_id}"
         principal = await edge.identify_caller().identify(credentials.claims)  # 401 if ended
         state: MutableMapping[str, Any] = scope["state"]
         state[PRINCIPAL_KEY] = principal
         state[USER_ID] = str(principal.user_id)  # for the request's log record, replays too
         return f"user:{principal.user_id}"
-    if credentials.presented:
-        return None  # a refused Authorization header is a 401 wherever it is read
-    handler = scope.get("route_handler")
-    if handler is not None and requires_bearer in handler.resolve_guards():
-        return None
+    if credentials.presented or signed_in_route:
+        return None  # the route answers as it always did (a 401 where it needs a caller)
     return f"address:{client_of(scope, edge.proxies)}"
 
 

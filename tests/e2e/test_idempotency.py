@@ -157,6 +157,23 @@ async def test_signing_up_twice_with_one_key_opens_one_account(api: Api) -> None
     assert rows(api, "users") == users + 1
 
 
+async def test_signing_up_with_an_ended_session_still_signs_up(api: Api) -> None:
+    """Sign-up reads no session: a token whose session ended only names the caller
+    there (as for the rate limits), never a 401 the route does not document."""
+    gone = await api.user(name="gone")
+    revoked = await api.client.post(
+        f"{API}/auth/revoke", data={"token": gone.refresh_token}, headers=gone.headers
+    )
+    assert revoked.status_code == 200
+    body = {"email": api.email("fresh"), "password": PASSWORD, "full_name": "Fresh Start"}
+
+    first = await api.client.post(f"{API}/auth/register", json=body, headers=keyed(gone, "s"))
+    again = await api.client.post(f"{API}/auth/register", json=body, headers=keyed(gone, "s"))
+
+    assert first.status_code == 201, first.text
+    assert_replay(first, again)
+
+
 async def test_an_admin_creating_a_user_twice_with_one_key_creates_one(api: Api) -> None:
     admin = await api.admin()
     body = {
