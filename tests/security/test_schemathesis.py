@@ -241,6 +241,8 @@ def fuzz(service: Service, role: str) -> dict[str, Any]:
         command += ["--header", f"Authorization: Bearer {service.tokens[role]}"]
     if role in {"attendee", "organizer"}:
         command += ["--exclude-operation-id", CLOSE_MY_ACCOUNT]
+    if role == "admin":
+        command += ["--exclude-checks", SOFT_DELETE_CHECK]
     env = {**service.env, "NO_COLOR": "1"}
     finished = subprocess.run(  # noqa: S603 - the schemathesis CLI, fixed arguments
         command,
@@ -256,6 +258,16 @@ def fuzz(service: Service, role: str) -> dict[str, Any]:
     result["_output"] = finished.stdout[-6000:] + finished.stderr[-2000:]
     result["_returncode"] = finished.returncode
     return result
+
+
+#: v1.0's `DELETE /users/{id}` deactivates (the account answers GET with
+#: `is_active: false`), which the use-after-free check (ST301) takes for a deleted
+#: resource still there. The stateful phase reaches that sequence only for some
+#: seeds and schemas (it did once `Idempotency-Key` joined the document), and only
+#: the admin may delete users; schemathesis applies its checks to a stateful run as a
+#: whole, so the check is off for the admin's run (the organizer's still checks it on
+#: deleted events). The v1.1 erasure (issue 13, item 4) answers 404 there: then this goes.
+SOFT_DELETE_CHECK = "use_after_free"
 
 
 def refusals_config() -> str:
