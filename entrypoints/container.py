@@ -27,6 +27,7 @@ from adapters.sql.event_locations import SqlEventLocations
 from adapters.sql.event_queries import SqlEventQueries
 from adapters.sql.health import DatabaseProbe
 from adapters.sql.housekeeping import SqlExpiredRecords
+from adapters.sql.idempotency import SqlIdempotencyStore
 from adapters.sql.outbox_queue import SqlOutboxQueue
 from adapters.sql.personal_data import SqlPersonalData
 from adapters.sql.registration_queries import SqlRegistrationQueries
@@ -122,6 +123,8 @@ class Container(containers.DeclarativeContainer):
         read_cache,
     )
     event_queries = providers.Singleton(SqlEventQueries, engine)
+    #: Requests sent with an Idempotency-Key (entrypoints/http/idempotency.py).
+    idempotency_store = providers.Singleton(SqlIdempotencyStore, engine)
     registration_queries = providers.Singleton(SqlRegistrationQueries, engine)
     user_queries = providers.Singleton(SqlUserQueries, engine)
     caller_queries = providers.Singleton(SqlCallerQueries, engine)
@@ -189,7 +192,7 @@ class Container(containers.DeclarativeContainer):
     update_own_profile = providers.Factory(
         UpdateOwnProfile, uow, hasher, common_passwords, password_policy, clock, password_checks
     )
-    close_own_account = providers.Factory(CloseOwnAccount, uow, clock)
+    close_own_account = providers.Factory(CloseOwnAccount, uow, clock, idempotency_store)
     request_password_reset = providers.Factory(
         RequestPasswordReset,
         uow,
@@ -206,7 +209,7 @@ class Container(containers.DeclarativeContainer):
     list_users = providers.Factory(ListUsers, user_queries)
     create_user = providers.Factory(CreateUser, sign_up)
     update_user = providers.Factory(UpdateUser, uow, clock)
-    delete_user = providers.Factory(DeleteUser, uow, clock)
+    delete_user = providers.Factory(DeleteUser, uow, clock, idempotency_store)
     create_event = providers.Factory(
         CreateEvent,
         uow,

@@ -204,17 +204,20 @@ def _delivery_pause(poll_interval: float) -> Callable[[BatchReport], float]:
 
 
 def _housekeeping_pause(report: PurgeReport) -> float:
-    if report.outbox_rows or report.sessions or report.account_tokens:
+    if report.outbox_rows or report.sessions or report.account_tokens or report.idempotency_keys:
         log.info(
-            "housekeeping: purged %s outbox rows, %s expired sessions and %s account tokens",
+            "housekeeping: purged %s outbox rows, %s expired sessions, %s account tokens"
+            " and %s idempotency keys",
             report.outbox_rows,
             report.sessions,
             report.account_tokens,
+            report.idempotency_keys,
             extra={
                 "event": "housekeeping.purge",
                 "outbox_rows": report.outbox_rows,
                 "sessions": report.sessions,
                 "account_tokens": report.account_tokens,
+                "idempotency_keys": report.idempotency_keys,
             },
         )
     return 0.0 if report.more else HOUSEKEEPING_INTERVAL

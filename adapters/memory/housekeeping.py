@@ -1,4 +1,5 @@
-"""Purging over a MemoryStore and the delivery state a MemoryOutboxQueue keeps."""
+"""Purging over a MemoryStore (idempotency keys included) and the delivery state a
+MemoryOutboxQueue keeps."""
 
 from __future__ import annotations
 
@@ -38,3 +39,14 @@ class MemoryExpiredRecords(ExpiredRecords):
             gone = {token.digest for token in expired}
             self._store.state.account_tokens = {k: v for k, v in current.items() if k not in gone}
             return len(gone)
+
+    async def purge_idempotency_keys(self, *, created_before: datetime, limit: int) -> int:
+        async with self._store.lock:
+            current = self._store.state.idempotency_keys
+            old = sorted(
+                (item for item in current.items() if item[1].created_at < created_before),
+                key=lambda item: item[1].created_at,
+            )[:limit]
+            for name, _ in old:
+                del current[name]
+            return len(old)

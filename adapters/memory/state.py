@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import copy
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
 
 from application.ports.audit import AuditEntry
+from application.ports.idempotency import StoredResponse
 from application.ports.notifications import Notification
 from domain.event import Event
 from domain.registration import Registration
@@ -22,6 +24,17 @@ def clone(entity: T) -> T:
     return copy.deepcopy(entity)
 
 
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """One row of the idempotency table (adapters/memory/idempotency.py)."""
+
+    fingerprint: str
+    token: str
+    created_at: datetime
+    locked_until: datetime
+    response: StoredResponse | None = None
+
+
 @dataclass
 class MemoryState:
     users: dict[UUID, User] = field(default_factory=dict)
@@ -31,6 +44,7 @@ class MemoryState:
     account_tokens: dict[str, AccountToken] = field(default_factory=dict)
     outbox: list[Notification] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
+    idempotency_keys: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
 
     def load(self, other: MemoryState) -> None:
         """Become a working copy of `other`: the tables are copied, not the rows

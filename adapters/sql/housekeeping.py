@@ -1,4 +1,5 @@
-"""Purging what has outlived its use: old sent notifications, expired sessions.
+"""Purging what has outlived its use: old sent notifications, expired sessions,
+idempotency keys past their 24 hours.
 
 Each purge is one short transaction over at most `limit` rows, picked with
 `FOR UPDATE SKIP LOCKED` on PostgreSQL (so workers purging at once take
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import WRITE_LOCK, is_sqlite
 from adapters.sql.outbox_queue import SENT
-from adapters.sql.tables import account_tokens, outbox, refresh_tokens, sessions
+from adapters.sql.tables import account_tokens, idempotency_keys, outbox, refresh_tokens, sessions
 from application.ports.housekeeping import ExpiredRecords
 
 
@@ -69,5 +70,25 @@ class SqlExpiredRecords(ExpiredRecords):
                 return 0
             result = await connection.execute(
                 delete(account_tokens).where(account_tokens.c.digest.in_(digests))
+            )
+        return int(result.rowcount)
+
+    async def purge_idempotency_keys(self, *, created_before: datetime, limit: int) -> int:
+        # (caller, key) is the primary key; a row value IN (...) works on both dialects.
+        batch = (
+            select(idempotency_keys.c.caller, idempotency_keys.c.key)
+            .where(idempotency_keys.c.created_at < created_before)
+            .order_by(idempotency_keys.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._engine.begin() as connection:
+            doomed = [tuple(row) for row in await connection.execute(batch)]
+            if not doomed:
+                return 0
+            result = await connection.execute(
+                delete(idempotency_keys).where(
+                    tuple_(idempotency_keys.c.caller, idempotency_keys.c.key).in_(doomed)
+                )
             )
         return int(result.rowcount)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -319,9 +320,29 @@ Index("ix_audit_log_at_id", audit_log.c.at, audit_log.c.id)
 Index("ix_audit_log_actor_id_at_id", audit_log.c.actor_id, audit_log.c.at, audit_log.c.id)
 Index("ix_audit_log_subject_id_at_id", audit_log.c.subject_id, audit_log.c.at, audit_log.c.id)
 
+#: Requests sent with an `Idempotency-Key` (migration 0009,
+#: docs/adr/0009-idempotency-keys.md): one row per (caller, key), a claim while its
+#: request runs (`status` null, held until `locked_until`), then the stored answer.
+#: No foreign key: `caller` is "user:<id>" or "address:<client address>".
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("caller", String(100), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("token", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=False),
+    Column("status", Integer(), nullable=True),
+    Column("headers", JSON(), nullable=True),
+    Column("body", LargeBinary(), nullable=True),
+)
+Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)  # the purge
+
 #: Every table, children first: the order to empty them in.
 ALL_TABLES: tuple[Table, ...] = (
     audit_log,
+    idempotency_keys,
     outbox,
     account_tokens,
     refresh_tokens,

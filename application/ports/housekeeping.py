@@ -26,3 +26,8 @@ class ExpiredRecords(Protocol):
         """Mailed account tokens (reset, verification) whose expiry is before
         `expired_before`, used or not: none of them can be redeemed any more."""
         ...
+
+    async def purge_idempotency_keys(self, *, created_before: datetime, limit: int) -> int:
+        """Idempotency records (claims and stored answers) first used before
+        `created_before`: the key is forgotten and its stored answer with it."""
+        ...

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from application.accounts import erase_account
 from application.authorization import require_signed_in
 from application.errors import NotAuthenticated
+from application.ports.idempotency import IdempotencyStore, user_caller
 from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
@@ -25,12 +26,14 @@ class CloseOwnAccount:
       past events remain only as the events' counts.
     - Their upcoming published events are cancelled (attendees told), their
       drafts deleted (application.accounts.erase_account).
+    - The answers stored for the account's Idempotency-Keys are deleted.
     - The last active admin cannot leave the service without an admin.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, idempotency: IdempotencyStore) -> None:
         self._uow = uow
         self._clock = clock
+        self._idempotency = idempotency
 
     async def execute(self, command: CloseOwnAccountCommand) -> None:
         actor = require_signed_in(command.actor)
@@ -40,3 +43,6 @@ class CloseOwnAccount:
                 raise NotAuthenticated("the account is not active")
             await erase_account(uow, user, now=self._clock.now())
             await uow.commit()
+        # The answers stored for their Idempotency-Keys hold personal data: gone now,
+        # not after their 24 hours (if this fails, the worker's purge still takes them).
+        await self._idempotency.forget_caller(user_caller(actor.user_id))

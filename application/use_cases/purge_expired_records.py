@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from application.ports.housekeeping import ExpiredRecords
+from application.ports.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from application.ports.system import Clock
 from domain.errors import InvalidValue
 
@@ -14,6 +15,7 @@ DEFAULT_BATCH_SIZE = 500
 class PurgeReport:
     outbox_rows: int
     sessions: int
+    idempotency_keys: int
     #: A batch was full: there may be more to delete right away.
     more: bool
     #: Expired mailed account tokens (reset, verification), used or not.
@@ -31,6 +33,9 @@ class PurgeExpiredRecords:
       presenting one is refused whether the session is there or not.
     - A mailed account token (reset, verification) is deleted once it has
       expired, used or not: an unknown token is refused just the same.
+    - An idempotency key (and the answer stored with it) is deleted once it is
+      older than its 24 hours: it replays nothing any more, and the answer may
+      hold personal data.
     - At most `batch_size` records of each kind per call, so no transaction grows
       with the backlog; `more` tells the caller to call again now.
     """
@@ -63,5 +68,14 @@ class PurgeExpiredRecords:
         tokens = await self._records.purge_expired_account_tokens(
             expired_before=now, limit=self._batch_size
         )
-        more = max(rows, sessions, tokens) >= self._batch_size
-        return PurgeReport(outbox_rows=rows, sessions=sessions, more=more, account_tokens=tokens)
+        keys = await self._records.purge_idempotency_keys(
+            created_before=now - IDEMPOTENCY_RETENTION, limit=self._batch_size
+        )
+        more = max(rows, sessions, tokens, keys) >= self._batch_size
+        return PurgeReport(
+            outbox_rows=rows,
+            sessions=sessions,
+            idempotency_keys=keys,
+            more=more,
+            account_tokens=tokens,
+        )

@@ -31,12 +31,13 @@ from entrypoints.http.controllers.registrations import RegistrationsController
 from entrypoints.http.controllers.users import OwnAccountController, UsersController
 from entrypoints.http.credentials import bearer_credentials
 from entrypoints.http.docs_assets import ASSETS_PATH, docs_assets_router
+from entrypoints.http.idempotency import APP_STATE_KEY, IdempotencyEdge
 from entrypoints.http.metrics import forget_process, metrics, watch_pool
 from entrypoints.http.middleware import request_context
 from entrypoints.http.observe import observe
 from entrypoints.http.openapi import COMPONENTS, DocumentedOpenAPIConfig, PasswordLengths
 from entrypoints.http.problems import EXCEPTION_HANDLERS
-from entrypoints.http.rate_limits import rate_limits
+from entrypoints.http.rate_limits import rate_limits, trusted_networks
 from entrypoints.http.read_cache import read_cache
 from entrypoints.settings import Settings
 from entrypoints.worker import BackgroundWorker
@@ -102,12 +103,14 @@ def create_app(container: Container | None = None) -> Litestar:
             allow_headers=[
                 "Authorization",
                 "Content-Type",
+                "Idempotency-Key",
                 "If-Match",
                 "If-None-Match",
                 "X-Request-ID",
             ],
             expose_headers=[
                 "ETag",
+                "Idempotent-Replayed",
                 "Location",
                 "Retry-After",
                 "X-Request-ID",
@@ -154,6 +157,14 @@ def create_app(container: Container | None = None) -> Litestar:
         # unhandled errors are logged by the problem+json handler.
         logging_config=None,
         debug=False,
+    )
+    # What the `@idempotent` routes' step needs (entrypoints/http/idempotency.py).
+    app.state[APP_STATE_KEY] = IdempotencyEdge(
+        store=container.idempotency_store,
+        clock=container.clock,
+        identify_caller=container.identify_caller,
+        proxies=trusted_networks(settings.http.trusted_proxies),
+        max_body_bytes=MAX_BODY_BYTES,
     )
     # Outside the router, not in `middleware=`: Litestar runs app middleware only for
     # matched routes, and 404s and 405s must carry the request id and headers too.

@@ -20,6 +20,7 @@ from application.principal import Principal
 from application.use_cases.identify_caller import IdentifyCaller
 from entrypoints.container import Container
 from entrypoints.http.credentials import credentials_of
+from entrypoints.http.idempotency import principal_of
 from entrypoints.http.observe import USER_ID
 
 
@@ -52,7 +53,10 @@ async def provide_principal(
     silently anonymous."""
     credentials = credentials_of(request.scope)
     if credentials.claims is not None:
-        principal = await identify_caller.identify(credentials.claims)
+        # The idempotency step identified the caller already on its routes.
+        principal = principal_of(request.scope) or await identify_caller.identify(
+            credentials.claims
+        )
         request.scope["state"][USER_ID] = str(principal.user_id)  # for the request's log record
         return principal
     if credentials.refusal is not None:

@@ -121,7 +121,16 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string", "const": "no-store"},
     },
+    "Idempotent-Replayed": {
+        "description": "`true` on an answer replayed for a repeated `Idempotency-Key` "
+        "(the first request's status, body and `Location`; nothing was done again). "
+        "Absent on every first answer.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
 }
+#: Answers to an `Idempotency-Key` request that are never stored, so never replayed
+#: (entrypoints/http/idempotency.py: NOT_STORED, and 422 is the refusal itself).
+NOT_REPLAYED = {"401", "403", "422", "429"}
 #: Which responses carry ETag and Location: (method, path, status).
 ETAG_RESPONSES = {
     ("post", f"{API}/events", "201"),
@@ -218,8 +227,12 @@ def complete(
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") != "path" and "schema" in parameter:
                     _drop_null(parameter["schema"])
+            idempotent = any(
+                p.get("in") == "header" and p.get("name") == "Idempotency-Key"
+                for p in operation.get("parameters", [])
+            )
             for status, response in operation.get("responses", {}).items():
-                _declare_headers(method, path, status, response)
+                _declare_headers(method, path, status, response, idempotent=idempotent)
     return document
 
 
@@ -264,7 +277,9 @@ def _state_password_policy(document: dict[str, Any], lengths: PasswordLengths) -
                 prop["maxLength"] = lengths.max_length
 
 
-def _declare_headers(method: str, path: str, status: str, response: dict[str, Any]) -> None:
+def _declare_headers(
+    method: str, path: str, status: str, response: dict[str, Any], *, idempotent: bool
+) -> None:
     headers: dict[str, Any] = response.get("headers") or {}
     wanted = ["X-Request-ID"]
     if path.startswith(API):
@@ -277,6 +292,8 @@ def _declare_headers(method: str, path: str, status: str, response: dict[str, An
         wanted.append("Location")
     if (method, path, status) in DOWNLOAD_RESPONSES:
         wanted += ["Content-Disposition", "Cache-Control"]
+    if idempotent and status[0] in "24" and status not in NOT_REPLAYED:
+        wanted.append("Idempotent-Replayed")
     for name in wanted:
         headers[name] = {"$ref": _HEADER + name.replace("-", "")}
     response["headers"] = headers

@@ -1,6 +1,6 @@
-"""ExpiredRecords behaves alike on memory, SQLite and PostgreSQL: old sent notifications
-and expired sessions go, a batch at a time; pending rows, dead letters, recent mail and
-live sessions stay."""
+"""ExpiredRecords behaves alike on memory, SQLite and PostgreSQL: old sent notifications,
+expired sessions and idempotency keys past their day go, a batch at a time; pending rows,
+dead letters, recent mail, live sessions and recent keys stay."""
 
 from __future__ import annotations
 
@@ -11,16 +11,21 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.delivery import MemoryOutboxQueue
+from adapters.memory.fakes import FixedClock
 from adapters.memory.housekeeping import MemoryExpiredRecords
+from adapters.memory.idempotency import MemoryIdempotencyStore
 from adapters.memory.state import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from adapters.sql.housekeeping import SqlExpiredRecords
+from adapters.sql.idempotency import SqlIdempotencyStore
 from adapters.sql.outbox_queue import SqlOutboxQueue
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from application.ports.delivery import OutboxQueue
 from application.ports.housekeeping import ExpiredRecords
+from application.ports.idempotency import Claimed, IdempotencyStore, Replay, StoredResponse
 from application.ports.notifications import Notification, NotificationKind
 from application.ports.unit_of_work import UnitOfWorkFactory
+from application.use_cases.purge_expired_records import PurgeExpiredRecords
 from domain.users import AuthSession
 from tests.builders import NOW, a_session, a_user, new_id
 
@@ -33,6 +38,7 @@ class Store:
     uow: UnitOfWorkFactory
     queue: OutboxQueue
     records: ExpiredRecords
+    keys: IdempotencyStore
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -40,9 +46,19 @@ def store(request: pytest.FixtureRequest) -> Store:
     if request.param == "memory":
         memory = MemoryStore()
         queue = MemoryOutboxQueue(memory)
-        return Store(MemoryUnitOfWorkFactory(memory), queue, MemoryExpiredRecords(memory, queue))
+        return Store(
+            MemoryUnitOfWorkFactory(memory),
+            queue,
+            MemoryExpiredRecords(memory, queue),
+            MemoryIdempotencyStore(memory),
+        )
     engine: AsyncEngine = request.getfixturevalue(f"{request.param}_engine")
-    return Store(SqlUnitOfWorkFactory(engine), SqlOutboxQueue(engine), SqlExpiredRecords(engine))
+    return Store(
+        SqlUnitOfWorkFactory(engine),
+        SqlOutboxQueue(engine),
+        SqlExpiredRecords(engine),
+        SqlIdempotencyStore(engine),
+    )
 
 
 async def test_sent_notifications_go_after_the_cutoff_in_batches(store: Store) -> None:
@@ -117,3 +133,26 @@ async def test_expired_sessions_go_with_their_refresh_tokens(store: Store) -> No
         assert found is not None
         assert found.id == live.id
         assert await uow.sessions.get(revoked_live.id) is not None
+
+
+async def test_the_purge_forgets_idempotency_keys_after_a_day(store: Store) -> None:
+    """The use case the worker runs: keys (answered or still claimed) go 24 h after
+    their first use, a batch at a time; younger ones keep replaying."""
+    answer = StoredResponse(201, (("content-type", "application/json"),), b'{"id":"x"}')
+    for i in range(3):
+        claim = await store.keys.claim("user:a", f"old-{i}", "f", now=NOW)
+        assert isinstance(claim, Claimed)
+        if i:
+            assert await store.keys.complete("user:a", f"old-{i}", claim.token, answer)
+    young = await store.keys.claim("user:a", "young", "f", now=NOW + DAY / 2)
+    assert isinstance(young, Claimed)
+    assert await store.keys.complete("user:a", "young", young.token, answer)
+    clock = FixedClock(NOW + DAY + timedelta(seconds=1))
+    purge = PurgeExpiredRecords(store.records, clock, retention=DAY, batch_size=2)
+
+    first = await purge.execute()
+    assert (first.idempotency_keys, first.more) == (2, True)
+    second = await purge.execute()
+    assert (second.idempotency_keys, second.more) == (1, False)
+    assert (await purge.execute()).idempotency_keys == 0
+    assert await store.keys.claim("user:a", "young", "f", now=clock.now()) == Replay(answer)

@@ -348,6 +348,25 @@ async def test_registration_is_limited_per_address_per_hour(launch: Launcher) ->
     assert_rate_limited(responses[2], "register", 3600)
 
 
+async def test_a_replayed_request_is_counted_and_limited_like_any(launch: Launcher) -> None:
+    """An `Idempotency-Key` replay is a request: it spends the limits, and past them
+    it is a 429, not the stored answer."""
+    service = await launch.start(EVENTAPI_RATE_LIMIT_REGISTER="2")
+    body = {"email": service.email("once"), "password": PASSWORD, "full_name": "Once"}
+    keyed = {"Idempotency-Key": "sign-up-once"}
+
+    responses = [
+        await service.client.post(f"{API}/auth/register", json=body, headers=keyed)
+        for _ in range(3)
+    ]
+
+    assert [r.status_code for r in responses] == [201, 201, 429]
+    assert responses[1].headers["Idempotent-Replayed"] == "true"
+    assert limits(responses[1]) == ('"register";q=2;w=3600', '"register";r=0;t=3600')
+    assert "Idempotent-Replayed" not in responses[2].headers
+    assert_rate_limited(responses[2], "register", 3600)
+
+
 async def test_joining_events_is_limited_per_user(launch: Launcher) -> None:
     service = await launch.start(EVENTAPI_RATE_LIMIT_JOIN="2")
     organizer = await service.account("olga", Role.ORGANIZER)

@@ -67,6 +67,12 @@ class Tour:
         (found,) = [body for body in self.bodies if body.get(key) == value]
         return found
 
+    def idempotency_key(self) -> str:
+        """The `Idempotency-Key` the tour sends with the join (the same both times)."""
+        keys: list[str] = re.findall(r'-H "Idempotency-Key: ([^"]+)"', self.text)
+        assert len(keys) == 2 and keys[0] == keys[1], keys
+        return keys[0]
+
     def search_params(self) -> dict[str, str]:
         """The parameters of the tour's `curl -G "$API/events" --data-urlencode ... -d ...`."""
         match = re.search(r'-G "\$API/events" (.*?)\n(?=\S)', self.text, re.S)
@@ -305,9 +311,14 @@ def test_the_readme_tour_works_against_eventapi_serve(server: Server) -> None:
         response = http.post(f"{API}/auth/register", json=sam_signup)
         assert response.status_code == 201, response.text
         sam = sign_in(http, sam_signup["email"], tour.credentials[sam_signup["email"]])
-        response = http.post(f"{API}/events/{event['id']}/registrations", headers=bearer(sam))
+        key = tour.idempotency_key().replace("$EVENT_ID", event["id"])
+        keyed = {**bearer(sam), "Idempotency-Key": key}
+        response = http.post(f"{API}/events/{event['id']}/registrations", headers=keyed)
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "confirmed"
+        again = http.post(f"{API}/events/{event['id']}/registrations", headers=keyed)
+        assert (again.status_code, again.content) == (201, response.content)
+        assert again.headers["Idempotent-Replayed"] == "true"
         assert http.get(f"{API}/events/{event['id']}").json()["attendee_count"] == 1
         response = http.get(f"{API}/users/me/registrations", headers=bearer(sam))
         assert response.status_code == 200, response.text

@@ -11,6 +11,7 @@ import pytest
 from adapters.memory.state import MemoryState
 from application.accounts import ORGANIZER_ERASED
 from application.errors import NotAuthenticated
+from application.ports.idempotency import Claimed, StoredResponse, user_caller
 from application.ports.notifications import NotificationKind
 from application.ports.queries import PageRequest, UserCriteria, UserView
 from application.principal import Principal
@@ -767,3 +768,29 @@ async def test_with_two_admins_one_may_leave(world: World, removal: str) -> None
     assert not world.store.state.users[second.user_id].is_active
     with pytest.raises(LastActiveAdmin):
         await world.delete_user.execute(DeleteUserCommand(actor=first, user_id=first.user_id))
+
+
+async def test_erasing_an_account_forgets_its_idempotency_keys_and_only_its(
+    world: World,
+) -> None:
+    admin = await person(world, Role.ADMIN)
+    leaving = await person(world)
+    erased = await person(world)
+    staying = await person(world)
+    answer = StoredResponse(status=201, headers=(), body=b'{"email":"someone@example.com"}')
+    for who in (leaving, erased, staying):
+        for key in ("a", "b"):
+            claim = await world.idempotency.claim(
+                user_caller(who.user_id), key, "fingerprint", now=world.clock.now()
+            )
+            assert isinstance(claim, Claimed)
+            assert await world.idempotency.complete(
+                user_caller(who.user_id), key, claim.token, answer
+            )
+
+    await world.close_own_account.execute(CloseOwnAccountCommand(actor=leaving))
+    await world.delete_user.execute(DeleteUserCommand(actor=admin, user_id=erased.user_id))
+
+    assert {caller for caller, _ in world.store.state.idempotency_keys} == {
+        user_caller(staying.user_id)
+    }

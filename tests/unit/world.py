@@ -14,6 +14,7 @@ from adapters.bcrypt_hasher import BcryptHasher
 from adapters.common_passwords import CommonPasswordSet
 from adapters.html_sanitizer import Nh3Sanitizer
 from adapters.memory.fakes import FixedClock, OpaqueTokenService
+from adapters.memory.idempotency import MemoryIdempotencyStore
 from adapters.memory.queries import (
     MemoryCallerQueries,
     MemoryEventQueries,
@@ -90,11 +91,12 @@ class World:
         self.update_own_profile = UpdateOwnProfile(
             uow, self.hasher, common, self.policy, c, self.passwords
         )
-        self.close_own_account = CloseOwnAccount(uow, c)
+        self.idempotency = MemoryIdempotencyStore(self.store)
+        self.close_own_account = CloseOwnAccount(uow, c, self.idempotency)
         self.list_users = ListUsers(self.user_queries)
         self.create_user = CreateUser(self.sign_up)
         self.update_user = UpdateUser(uow, c)
-        self.delete_user = DeleteUser(uow, c)
+        self.delete_user = DeleteUser(uow, c, self.idempotency)
         self.create_event = CreateEvent(uow, self.event_queries, sanitizer, c, ids)
         self.update_event = UpdateEvent(uow, self.event_queries, sanitizer, c)
         self.cancel_event = CancelEvent(uow, self.event_queries, c)

@@ -30,6 +30,7 @@ from application.use_cases.sign_up import SignUp, SignUpCommand
 from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.errors import InvalidCredentials, InvalidValue
 from entrypoints.http.guards import requires_bearer
+from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import BEARER, responses
 from entrypoints.http.schemas.users import (
     PasswordResetConfirmIn,
@@ -87,6 +88,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
+    @idempotent
     @post(
         "/register",
         status_code=201,

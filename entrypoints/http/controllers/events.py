@@ -43,6 +43,7 @@ from domain.event import EventStatus
 from domain.values import FIRST_YEAR, LAST_YEAR, Coordinates
 from entrypoints.http.cursors import CursorCodec
 from entrypoints.http.guards import requires_bearer
+from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import BEARER, OPTIONAL_BEARER, responses
 from entrypoints.http.paging import NO_NUL, Limit, page_request, query_fingerprint
 from entrypoints.http.schemas.common import given
@@ -257,6 +258,7 @@ class EventsController(Controller):
             total=TotalOut(page.total.value, page.total.exact) if page.total else UNSET,
         )
 
+    @idempotent
     @post(
         "",
         status_code=201,
@@ -371,6 +373,7 @@ class EventsController(Controller):
     ) -> None:
         await delete_event.execute(DeleteEventCommand(actor=principal, event_id=event_id))
 
+    @idempotent
     @post(
         "/{event_id:uuid}/cancel",
         status_code=200,

@@ -23,6 +23,7 @@ from application.use_cases.remove_attendee import RemoveAttendee, RemoveAttendee
 from domain.registration import RegistrationStatus
 from entrypoints.http.cursors import CursorCodec
 from entrypoints.http.guards import requires_bearer
+from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import BEARER, responses
 from entrypoints.http.paging import Limit, page_request, query_fingerprint
 from entrypoints.http.schemas.registrations import RegistrationOut, RegistrationPage
@@ -50,6 +51,7 @@ class RegistrationsController(Controller):
     security = BEARER
     guards = [requires_bearer]
 
+    @idempotent
     @post(
         "/registrations",
         status_code=201,

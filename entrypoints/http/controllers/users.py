@@ -29,6 +29,7 @@ from domain.users import Role
 from entrypoints.http.cursors import CursorCodec
 from entrypoints.http.exports import export_json, filename
 from entrypoints.http.guards import requires_bearer
+from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import BEARER, responses
 from entrypoints.http.paging import NO_NUL, Limit, page_request, query_fingerprint
 from entrypoints.http.schemas.common import given
@@ -194,6 +195,7 @@ class UsersController(Controller):
             next_cursor=cursors.encode(page.next, fingerprint) if page.next else None,
         )
 
+    @idempotent
     @post(
         "",
         status_code=201,
