@@ -3,14 +3,16 @@ handles folding, escaping and time zones so we do not hand-write iCalendar)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from uuid import UUID
 
 from icalendar import Calendar, Event, vCalAddress, vGeo
 
 from application.plain_text import html_to_text
-from application.ports.queries import EventView
+from application.ports.queries import CalendarEntry, EventView
 from domain.event import EventStatus
+from domain.registration import RegistrationStatus
 
 
 def event_calendar(
@@ -33,33 +35,8 @@ def event_calendar(
     method = "CANCEL" if cancelled and method != "PUBLISH" else method
     cancelled = cancelled or method == "CANCEL"
     calendar = _calendar(method)
-    entry = Event()
-    entry.add("uid", uid_of(view.id))
-    entry.add("sequence", view.sequence)
-    entry.add("dtstamp", now)
+    entry = _entry(view, url=url, stamp=now, status="CANCELLED" if cancelled else "CONFIRMED")
     _add_people(entry, organizer, view.organizer.full_name, attendee, method)
-    entry.add("dtstart", view.starts_at)
-    entry.add("dtend", view.ends_at)
-    entry.add("summary", view.title)
-    entry.add("description", html_to_text(view.description))  # stored as sanitized HTML
-    place = ", ".join(
-        part
-        for part in (
-            view.location.venue,
-            view.location.address,
-            view.location.city,
-            view.location.country,
-        )
-        if part
-    )
-    if place:
-        entry.add("location", place)
-    if view.location.coordinates is not None:
-        entry.add(
-            "geo", vGeo((view.location.coordinates.latitude, view.location.coordinates.longitude))
-        )
-    entry.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    entry.add("url", url)
     calendar.add_component(entry)
     return bytes(calendar.to_ical())
 
@@ -87,8 +64,62 @@ def deleted_event_calendar(
     return bytes(calendar.to_ical())
 
 
+def feed_calendar(
+    entries: Iterable[CalendarEntry], *, name: str, url_of: Callable[[UUID], str]
+) -> bytes:
+    """A subscribed calendar (no METHOD: RFC 5545 §3.7.2 leaves it out for a plain
+    calendar) with one VEVENT per entry, built as the invites build theirs, so the
+    UID of an event is the same in the feed, the download and every mail.
+
+    DTSTAMP is the event's last change, not the time of the request, so the feed's
+    bytes (and its ETag) change only when something in it does. A waitlisted seat
+    is TENTATIVE."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//eventapi//eventapi//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", name)
+    for item in entries:
+        status = "TENTATIVE" if item.status is RegistrationStatus.WAITLISTED else "CONFIRMED"
+        entry = _entry(
+            item.event, url=url_of(item.event.id), stamp=item.event.updated_at, status=status
+        )
+        calendar.add_component(entry)
+    return bytes(calendar.to_ical())
+
+
 def uid_of(event_id: UUID) -> str:
     return f"{event_id}@eventapi"
+
+
+def _entry(view: EventView, *, url: str, stamp: datetime, status: str) -> Event:
+    """The VEVENT of an event, without its people."""
+    entry = Event()
+    entry.add("uid", uid_of(view.id))
+    entry.add("sequence", view.sequence)
+    entry.add("dtstamp", stamp)
+    entry.add("dtstart", view.starts_at)
+    entry.add("dtend", view.ends_at)
+    entry.add("summary", view.title)
+    entry.add("description", html_to_text(view.description))  # stored as sanitized HTML
+    place = ", ".join(
+        part
+        for part in (
+            view.location.venue,
+            view.location.address,
+            view.location.city,
+            view.location.country,
+        )
+        if part
+    )
+    if place:
+        entry.add("location", place)
+    if view.location.coordinates is not None:
+        entry.add(
+            "geo", vGeo((view.location.coordinates.latitude, view.location.coordinates.longitude))
+        )
+    entry.add("status", status)
+    entry.add("url", url)
+    return entry
 
 
 def _calendar(method: str) -> Calendar:

@@ -86,7 +86,8 @@ async def erase_account(uow: UnitOfWork, user: User, *, now: datetime) -> None:
 
     - Personal data is replaced by a tombstone (`User.erase`); the row stays, so
       that the events the person organised keep their organizer.
-    - Every sign-in ends, and every mailed reset or verification token with it.
+    - Every sign-in ends, and every mailed reset or verification token with it;
+      the calendar feed's secret is deleted (its URL answers 404).
     - Registrations for events that have not ended are released (the waitlist
       moves up, as when leaving). Those of ended or cancelled events are deleted:
       an ended event's `attendee_count` keeps counting the person, anonymously.
@@ -110,6 +111,7 @@ async def erase_account(uow: UnitOfWork, user: User, *, now: datetime) -> None:
     await uow.sessions.revoke_all_for_user(locked.id, now)
     for purpose in TokenPurpose:  # a mailed reset or verification link dies with the account
         await uow.account_tokens.discard_for_user(locked.id, purpose)
+    await uow.calendar_feeds.discard(locked.id)  # personal data: the contract says so
     held = {reg.event_id: reg for reg in await uow.registrations.all_for_user(locked.id)}
     organized = await uow.events.open_organized_by(locked.id, ending_after=now)
     # Lock events in id order, as closing does, so that none of these can deadlock.

@@ -57,6 +57,7 @@ class _InvalidatingUnitOfWork(UnitOfWork):
         self.registrations = inner.registrations
         self.sessions = inner.sessions
         self.account_tokens = inner.account_tokens
+        self.calendar_feeds = inner.calendar_feeds
         self.outbox = inner.outbox
         return self
 

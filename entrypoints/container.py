@@ -38,6 +38,11 @@ from adapters.uuid7 import Uuid7Generator
 from application.delivery_policy import DeliveryPolicy
 from application.password_checks import PasswordChecks
 from application.read_cache import InvalidatingUnitOfWorkFactory
+from application.use_cases.calendar_feed import (
+    IssueCalendarFeed,
+    ReadCalendarFeed,
+    RevokeCalendarFeed,
+)
 from application.use_cases.cancel_event import CancelEvent
 from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.close_own_account import CloseOwnAccount
@@ -235,6 +240,11 @@ class Container(containers.DeclarativeContainer):
     remove_attendee = providers.Factory(RemoveAttendee, uow, clock)
     list_attendees = providers.Factory(ListAttendees, event_queries, registration_queries)
     list_my_registrations = providers.Factory(ListMyRegistrations, registration_queries, clock)
+    issue_calendar_feed = providers.Factory(IssueCalendarFeed, uow, tokens, clock)
+    revoke_calendar_feed = providers.Factory(RevokeCalendarFeed, uow)
+    read_calendar_feed = providers.Factory(
+        ReadCalendarFeed, uow, registration_queries, tokens, clock
+    )
     export_my_data = providers.Factory(
         ExportMyData, user_queries, personal_data, audit_queries, clock
     )

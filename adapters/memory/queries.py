@@ -11,6 +11,7 @@ from uuid import UUID
 from adapters.memory.state import MemoryStore
 from application.ports.audit import AuditCriteria, AuditEntry, AuditQueries
 from application.ports.queries import (
+    CalendarEntry,
     CallerQueries,
     CallerView,
     EventCriteria,
@@ -40,7 +41,7 @@ from application.search import (
     parse_query,
 )
 from domain.errors import InvalidValue
-from domain.event import Event
+from domain.event import Event, EventStatus
 from domain.registration import Registration, RegistrationStatus
 from domain.users import User
 from domain.values import Coordinates
@@ -247,6 +248,21 @@ class MemoryRegistrationQueries(RegistrationQueries):
         ]
         result = keyset_page(found, lambda r: (events[r.event_id].window.starts_at, r.id), page)
         return Page(items=[self._view(r, with_event=True) for r in result.items], next=result.next)
+
+    async def calendar(self, user_id: UUID, *, ending_after: datetime) -> list[CalendarEntry]:
+        events = self._store.state.events
+        found = [
+            (events[r.event_id], r.status)
+            for r in self._store.state.registrations.values()
+            if r.user_id == user_id
+            and r.is_active
+            and r.event_id in events
+            and events[r.event_id].status is EventStatus.PUBLISHED
+            and events[r.event_id].window.ends_at > ending_after
+        ]
+        found.sort(key=lambda pair: (pair[0].window.starts_at, pair[0].id))
+        views = MemoryEventQueries(self._store)
+        return [CalendarEntry(event=views._view(event), status=status) for event, status in found]
 
     def _view(
         self, registration: Registration, *, with_user: bool = False, with_event: bool = False

@@ -10,6 +10,8 @@ from application.ports.audit import AuditEntry, AuditLog
 from application.ports.notifications import Broadcast, Notification, Outbox
 from application.ports.repositories import (
     AccountTokenRepository,
+    CalendarFeed,
+    CalendarFeedRepository,
     EventRepository,
     RegistrationRepository,
     SessionRepository,
@@ -208,6 +210,23 @@ class MemoryAccountTokenRepository(AccountTokenRepository):
             for digest, token in self._state.account_tokens.items()
             if not (token.user_id == user_id and token.purpose is purpose)
         }
+
+
+class MemoryCalendarFeedRepository(CalendarFeedRepository):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    async def replace(self, feed: CalendarFeed) -> None:
+        self._state.calendar_feeds[feed.user_id] = feed  # frozen: no copy needed
+
+    async def find(self, digest: str) -> CalendarFeed | None:
+        return next((f for f in self._state.calendar_feeds.values() if f.digest == digest), None)
+
+    async def for_user(self, user_id: UUID) -> CalendarFeed | None:
+        return self._state.calendar_feeds.get(user_id)
+
+    async def discard(self, user_id: UUID) -> bool:
+        return self._state.calendar_feeds.pop(user_id, None) is not None
 
 
 class MemoryOutbox(Outbox):

@@ -12,6 +12,7 @@ from uuid import UUID
 from application.ports.audit import AuditEntry
 from application.ports.idempotency import StoredResponse
 from application.ports.notifications import Notification
+from application.ports.repositories import CalendarFeed
 from domain.event import Event
 from domain.registration import Registration
 from domain.users import AccountToken, AuthSession, User
@@ -42,6 +43,8 @@ class MemoryState:
     registrations: dict[UUID, Registration] = field(default_factory=dict)
     sessions: dict[UUID, AuthSession] = field(default_factory=dict)
     account_tokens: dict[str, AccountToken] = field(default_factory=dict)
+    #: By user id (one feed each).
+    calendar_feeds: dict[UUID, CalendarFeed] = field(default_factory=dict)
     outbox: list[Notification] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     idempotency_keys: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)

@@ -12,6 +12,7 @@ from adapters.actor_context import ACTORS
 from adapters.memory.repositories import (
     MemoryAccountTokenRepository,
     MemoryAuditLog,
+    MemoryCalendarFeedRepository,
     MemoryEventRepository,
     MemoryOutbox,
     MemoryRegistrationRepository,
@@ -38,6 +39,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.registrations = MemoryRegistrationRepository(self._working)
         self.sessions = MemorySessionRepository(self._working)
         self.account_tokens = MemoryAccountTokenRepository(self._working)
+        self.calendar_feeds = MemoryCalendarFeedRepository(self._working)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -14,11 +14,12 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.mapping import event_summary_from_row
+from adapters.sql.mapping import event_summary_from_row, event_view_from_row
 from adapters.sql.paging import keyset_order, page_of
 from adapters.sql.reading import fetch_all, fetch_first, read_only
 from adapters.sql.tables import events, registrations, users
 from application.ports.queries import (
+    CalendarEntry,
     Keyset,
     Page,
     PageRequest,
@@ -26,6 +27,7 @@ from application.ports.queries import (
     RegistrationQueries,
     RegistrationView,
 )
+from domain.event import EventStatus
 from domain.registration import RegistrationStatus
 
 _WAITLISTED = RegistrationStatus.WAITLISTED.value
@@ -116,3 +118,31 @@ class SqlRegistrationQueries(RegistrationQueries):
         return page_of(
             views, page, lambda view: Keyset(view.event.starts_at if view.event else None, view.id)
         )
+
+    async def calendar(self, user_id: UUID, *, ending_after: datetime) -> list[CalendarEntry]:
+        organizers = users.alias("organizers")
+        statement = (
+            select(
+                events,
+                organizers.c.full_name.label("organizer_name"),
+                registrations.c.status.label("registration_status"),
+            )
+            .select_from(registrations)
+            .join(events, events.c.id == registrations.c.event_id)
+            .join(organizers, organizers.c.id == events.c.organizer_id)
+            .where(
+                registrations.c.user_id == user_id,
+                registrations.c.status.in_(_ACTIVE),
+                events.c.status == EventStatus.PUBLISHED.value,
+                events.c.ends_at > ending_after,
+            )
+            .order_by(events.c.starts_at, events.c.id)
+        )
+        rows = await fetch_all(self._engine, statement)
+        return [
+            CalendarEntry(
+                event=event_view_from_row(row),
+                status=RegistrationStatus(row["registration_status"]),
+            )
+            for row in rows
+        ]

@@ -269,6 +269,17 @@ account_tokens = Table(
 Index("ix_account_tokens_user_id_purpose", account_tokens.c.user_id, account_tokens.c.purpose)
 Index("ix_account_tokens_expires_at", account_tokens.c.expires_at)  # the purge
 
+#: Calendar feeds (migration 0010): one per user, found by the SHA-256 digest of
+#: the secret in its URL; the secret itself is never stored (docs/security.md,
+#: "Calendar feed"). Replacing the row rotates the URL.
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("digest", String(128), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
 #: The transactional outbox. Rows get a database sequence number as id, so that a
 #: broadcast can expand into thousands of rows with one INSERT ... SELECT and the
 #: worker can read them in insertion order; (cause_id, recipient_id) is the
@@ -345,6 +356,7 @@ ALL_TABLES: tuple[Table, ...] = (
     idempotency_keys,
     outbox,
     account_tokens,
+    calendar_feeds,
     refresh_tokens,
     sessions,
     registrations,

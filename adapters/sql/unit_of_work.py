@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.actor_context import ACTORS
 from adapters.sql.account_tokens import SqlAccountTokenRepository
 from adapters.sql.audit import SqlAuditLog
+from adapters.sql.calendar_feeds import SqlCalendarFeedRepository
 from adapters.sql.engine import WRITE_LOCK, is_sqlite
 from adapters.sql.events import SqlEventRepository
 from adapters.sql.outbox import SqlOutbox
@@ -51,6 +52,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.registrations = SqlRegistrationRepository(connection)
         self.sessions = SqlSessionRepository(connection)
         self.account_tokens = SqlAccountTokenRepository(connection)
+        self.calendar_feeds = SqlCalendarFeedRepository(connection)
         return self
 
     async def __aexit__(

@@ -227,6 +227,20 @@ class RegistrationQueries(Protocol):
         """A user's registrations with event summaries, by event start time."""
         ...
 
+    async def calendar(self, user_id: UUID, *, ending_after: datetime) -> list[CalendarEntry]:
+        """The user's confirmed and waitlisted registrations for published events
+        that end after `ending_after`, with the events, by (start, event id): one
+        query joining registrations, events and organizers."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalendarEntry:
+    """One event of a user's calendar feed, with the state of their seat."""
+
+    event: EventView
+    status: RegistrationStatus
+
 
 class UserQueries(Protocol):
     async def get(self, user_id: UUID) -> UserView | None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -120,4 +121,30 @@ class AccountTokenRepository(Protocol):
 
     async def discard_for_user(self, user_id: UUID, purpose: TokenPurpose) -> None:
         """Void every token of this purpose the user holds (a newer one replaces them)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalendarFeed:
+    """A user's calendar feed: the secret of its URL is stored only as `digest`
+    (SHA-256, like refresh tokens), never as itself."""
+
+    user_id: UUID
+    digest: str
+    created_at: datetime
+
+
+class CalendarFeedRepository(Protocol):
+    """At most one calendar feed per user, found by the digest of its token."""
+
+    async def replace(self, feed: CalendarFeed) -> None:
+        """Store `feed`, replacing the user's previous one (whose URL stops working)."""
+        ...
+
+    async def find(self, digest: str) -> CalendarFeed | None: ...
+
+    async def for_user(self, user_id: UUID) -> CalendarFeed | None: ...
+
+    async def discard(self, user_id: UUID) -> bool:
+        """Delete the user's feed; whether there was one."""
         ...

@@ -8,6 +8,7 @@ from typing import Protocol, Self
 from application.ports.notifications import Outbox
 from application.ports.repositories import (
     AccountTokenRepository,
+    CalendarFeedRepository,
     EventRepository,
     RegistrationRepository,
     SessionRepository,
@@ -28,6 +29,7 @@ class UnitOfWork(Protocol):
     registrations: RegistrationRepository
     sessions: SessionRepository
     account_tokens: AccountTokenRepository
+    calendar_feeds: CalendarFeedRepository
     outbox: Outbox
 
     async def __aenter__(self) -> Self: ...

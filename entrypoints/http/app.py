@@ -25,6 +25,7 @@ from entrypoints.http.audit_context import audit_context
 from entrypoints.http.bridge import container_dependencies
 from entrypoints.http.controllers.audit import AuditController
 from entrypoints.http.controllers.auth import AccountRecoveryController, AuthController
+from entrypoints.http.controllers.calendar_feed import CalendarFeedController, calendar_feed
 from entrypoints.http.controllers.events import EventsController
 from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.registrations import RegistrationsController
@@ -85,6 +86,8 @@ def create_app(container: Container | None = None) -> Litestar:
             AuthController,
             AccountRecoveryController,
             OwnAccountController,
+            CalendarFeedController,
+            calendar_feed,
             UsersController,
             EventsController,
             RegistrationsController,

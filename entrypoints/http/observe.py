@@ -5,7 +5,9 @@ carries `request_id`, `method`, `route` (the matched route template, null when
 nothing matched), `path` (without the query string), `status`, `duration_ms`,
 `client` (the address rate limits key by) and, for a signed-in caller,
 `user_id`. Never a header, a query string or a body: tokens, passwords and
-cookies travel in those.
+cookies travel in those. The path of a calendar feed is a secret too: it is
+logged as `/calendar/{token}.ics` (`logged_path`), and the metrics label every
+request by its route template, never by its path.
 
 The signed-in user is whatever the authentication step left in the request's
 scope state under `USER_ID` (a string); this layer reads it after the response,
@@ -26,7 +28,7 @@ from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from litestar.utils.path import normalize_path
 
 from entrypoints.http.metrics import UNMATCHED, count_refusal, observe_request
-from entrypoints.http.rate_limits import client_of, trusted_networks
+from entrypoints.http.rate_limits import client_of, normal_path, trusted_networks
 
 log = logging.getLogger("eventapi.access")
 
@@ -109,7 +111,7 @@ def _log(scope: HTTPScope, route: str, status: int, seconds: float, proxies: Any
         "request_id": state.get("request_id"),
         "method": scope["method"],
         "route": None if route == UNMATCHED else route,
-        "path": _printable(scope["path"]),
+        "path": logged_path(scope["path"]),
         "status": status,
         "duration_ms": round(seconds * 1000, 2),
         "client": client_of(scope, proxies),
@@ -117,6 +119,20 @@ def _log(scope: HTTPScope, route: str, status: int, seconds: float, proxies: Any
     if (user_id := state.get(USER_ID)) is not None:
         fields["user_id"] = str(user_id)
     log.info("%s %s %s", scope["method"], fields["path"], status, extra=fields)
+
+
+#: Paths that carry a secret (a calendar feed's token), and what is logged instead.
+SECRET_PATHS = (("/calendar/", "/calendar/{token}.ics"),)
+
+
+def logged_path(path: str) -> str:
+    """The path as the log may show it: a secret one as its template, and control
+    characters escaped."""
+    normal = normal_path(path)
+    for prefix, template in SECRET_PATHS:
+        if normal.startswith(prefix):
+            return template
+    return _printable(path)
 
 
 def _printable(path: str) -> str:

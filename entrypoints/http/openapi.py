@@ -146,6 +146,29 @@ LOCATION_RESPONSES = {
 }
 #: The personal data export: a download no cache keeps.
 DOWNLOAD_RESPONSES = {("get", f"{API}/users/me/export", "200")}
+#: The calendar feed (outside /api/v1, rate limited all the same): its answers carry
+#: an ETag of the calendar and a Cache-Control for a secret URL.
+FEED_PATH = "/calendar/{feed}"
+#: Header name -> (component name, component).
+FEED_HEADERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ETag": (
+        "FeedETag",
+        {
+            "description": "The calendar's current version; send it back in `If-None-Match`.",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+    ),
+    "Cache-Control": (
+        "FeedCacheControl",
+        {
+            "description": "`private, no-cache`: a secret URL no shared cache keeps; the "
+            "calendar app revalidates with `If-None-Match`.",
+            "required": True,
+            "schema": {"type": "string", "const": "private, no-cache"},
+        },
+    ),
+}
 #: Answered with `Accept: text/csv`, the attendee list as CSV instead of a JSON page.
 CSV_EXPORT = ("get", f"{API}/events/{{event_id}}/attendees", "200")
 LICENSE = {"name": "MIT", "identifier": "MIT"}
@@ -219,6 +242,7 @@ def complete(
         {"name": name, "description": text} for name, text in TAGS.items() if name in used
     ]
     components["headers"] = {name.replace("-", ""): spec for name, spec in HEADERS.items()}
+    components["headers"].update(FEED_HEADERS.values())
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method not in _METHODS:
@@ -282,7 +306,7 @@ def _declare_headers(
 ) -> None:
     headers: dict[str, Any] = response.get("headers") or {}
     wanted = ["X-Request-ID"]
-    if path.startswith(API):
+    if path.startswith(API) or path == FEED_PATH:
         wanted += ["RateLimit", "RateLimit-Policy"]
     if status == "429":
         wanted.append("Retry-After")
@@ -296,6 +320,9 @@ def _declare_headers(
         wanted.append("Idempotent-Replayed")
     for name in wanted:
         headers[name] = {"$ref": _HEADER + name.replace("-", "")}
+    if path == FEED_PATH and status in {"200", "304"}:
+        for name, (component, _) in FEED_HEADERS.items():
+            headers[name] = {"$ref": _HEADER + component}
     response["headers"] = headers
     if (method, path, status) == CSV_EXPORT:
         response.setdefault("content", {})["text/csv"] = {

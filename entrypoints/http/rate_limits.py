@@ -18,6 +18,10 @@ Which policies a request counts against (each must allow it):
 - POST /api/v1/auth/verify-email/resend by a signed-in caller: also
   `verify-email`, per user.
 
+GET /calendar/{token}.ics (a calendar feed, outside /api/v1, fetched without
+Authorization) is an anonymous request like any other: `anonymous`, per client
+address; it is not exempt.
+
 Health, metrics, the docs and the schema (`/schema...`) are never limited,
 and nothing is when `EVENTAPI_RATE_LIMITS=off`. The limiter is passed in (the
 container's: Redis, shared by every process, when configured).

@@ -227,6 +227,14 @@ TABLE: list[Row] = [
     Row("DELETE", f"{U}/me", (401, 204, 204, 204, 409), note="the only admin cannot leave"),
     Row("GET", f"{U}/me/registrations", (401, 200, 200, 200, 200)),
     Row("GET", f"{U}/me/export", (401, 200, 200, 200, 200), check=_own_export_only),
+    Row("POST", f"{U}/me/calendar-feed", (401, 201, 201, 201, 201)),
+    Row(
+        "DELETE",
+        f"{U}/me/calendar-feed",
+        (401, 204, 204, 204, 204),
+        note="no feed to revoke: 204 all the same (GET /calendar/{token}.ics, outside"
+        " /api/v1, is tested in test_calendar_feed.py)",
+    ),
     # -- user management (admin) -------------------------------------------------------
     Row("GET", U, (401, 403, 403, 403, 200)),
     Row("POST", U, (401, 403, 403, 403, 201), json=_fresh_user("organizer")),

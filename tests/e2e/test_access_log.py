@@ -83,3 +83,54 @@ async def test_each_request_is_one_record_with_route_status_and_user(
     logged = caplog.text + repr([vars(record) for record in caplog.records])
     for secret in (tokens["access_token"], "cookie-secret", "Authorization", "Bearer"):
         assert secret not in logged
+
+
+async def test_a_calendar_feeds_secret_is_neither_logged_nor_a_metrics_label(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings.from_environment(
+        {
+            "EVENTAPI_ENV": "test",
+            "EVENTAPI_DATA_DIR": str(tmp_path),
+            "EVENTAPI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'feed.db'}",
+            "EVENTAPI_SECRET_KEY": "f" * 48,
+            "EVENTAPI_BCRYPT_ROUNDS": "4",
+            "EVENTAPI_RATE_LIMITS": "off",
+            "EVENTAPI_INPROCESS_WORKER": "off",
+        }
+    )
+    app = create_app(build_container(settings))
+    caplog.set_level(logging.INFO, logger="eventapi.access")
+    async with AsyncTestClient(app) as client:
+        await client.post(
+            "/api/v1/auth/register",
+            json={"email": "feed@example.org", "password": PASSWORD, "full_name": "F"},
+        )
+        form = {"grant_type": "password", "username": "feed@example.org", "password": PASSWORD}
+        tokens = (await client.post("/api/v1/auth/token", data=form)).json()
+        issued = await client.post(
+            "/api/v1/users/me/calendar-feed",
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        )
+        path = "/calendar/" + issued.json()["url"].rsplit("/calendar/", 1)[1]
+        token = path.removeprefix("/calendar/").removesuffix(".ics")
+        caplog.clear()
+        found = await client.get(path)
+        trailing = await client.get(path + "/")  # the router's spelling of the same path
+        unknown = await client.get(path.replace(token[:8], "A" * 8))
+        scraped = await client.get("/metrics")
+
+    assert [found.status_code, unknown.status_code] == [200, 404]
+    assert trailing.status_code in {200, 404}
+    records = access_records(caplog)
+    feeds = [record for record in records if record["path"].startswith("/calendar")]
+    assert len(feeds) == 3
+    for record in feeds:
+        assert record["path"] == "/calendar/{token}.ics"
+        assert record["route"] == "/calendar/{feed}"
+    logged = caplog.text + repr([vars(record) for record in caplog.records])
+    assert token not in logged
+    assert token[:8] not in logged
+    assert scraped.status_code == 200
+    assert 'route="/calendar/{feed}"' in scraped.text
+    assert token not in scraped.text

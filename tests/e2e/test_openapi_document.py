@@ -52,6 +52,10 @@ CONTRACT = {
     ("delete", f"{API}/users/me"),
     ("get", f"{API}/users/me/registrations"),
     ("get", f"{API}/users/me/export"),
+    # v1.1, the calendar feed: its secret URL lives outside /api/v1
+    ("post", f"{API}/users/me/calendar-feed"),
+    ("delete", f"{API}/users/me/calendar-feed"),
+    ("get", "/calendar/{feed}"),
     ("get", f"{API}/users"),
     ("post", f"{API}/users"),
     ("get", f"{API}/users/{{user_id}}"),

@@ -323,6 +323,16 @@ def test_the_readme_tour_works_against_eventapi_serve(server: Server) -> None:
         response = http.get(f"{API}/users/me/registrations", headers=bearer(sam))
         assert response.status_code == 200, response.text
         assert [item["event"]["id"] for item in response.json()["items"]] == [event["id"]]
+        # Sam's events in his calendar: the feed's secret URL, read without signing in.
+        assert '-X POST "$API/users/me/calendar-feed"' in tour.text
+        assert 'curl -s "$FEED"' in tour.text
+        response = http.post(f"{API}/users/me/calendar-feed", headers=bearer(sam))
+        assert response.status_code == 201, response.text
+        feed = "/calendar/" + response.json()["url"].rsplit("/calendar/", 1)[1]
+        response = http.get(feed)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "text/calendar; charset=utf-8"
+        assert f"UID:{event['id']}@eventapi" in response.text
         response = http.delete(f"{API}/events/{event['id']}/registrations/me", headers=bearer(sam))
         assert response.status_code == 204, response.text
         assert http.get(f"{API}/events/{event['id']}").json()["attendee_count"] == 0
