@@ -104,7 +104,11 @@ class Container(containers.DeclarativeContainer):
         pool_timeout=settings.provided.database.pool_timeout,
     )
     #: The one Redis client (and pool) of this process, when EVENTAPI_REDIS_URL is set.
-    redis = providers.Singleton(redis_client, settings.provided.rate_limits.redis_url)
+    redis = providers.Singleton(
+        redis_client,
+        settings.provided.rate_limits.redis_url,
+        timeout=settings.provided.rate_limits.redis_timeout,
+    )
     #: Anonymous reads kept ready (docs/performance.md, "Read cache"): shared through
     #: Redis when it is configured, else in this process; off when the TTL is 0.
     read_cache = providers.Selector(
@@ -118,6 +122,7 @@ class Container(containers.DeclarativeContainer):
             prefix=providers.Callable(
                 "{}:rc".format, settings.provided.rate_limits.redis_key_prefix
             ),
+            timeout=settings.provided.rate_limits.redis_timeout,
         ),
     )
     #: Every committed unit of work tells the read cache what it changed
@@ -164,6 +169,7 @@ class Container(containers.DeclarativeContainer):
             redis,
             memory_limiter,
             prefix=settings.provided.rate_limits.key_prefix,
+            timeout=settings.provided.rate_limits.redis_timeout,
         ),
     )
     #: What /health/ready asks: the database; Redis and SMTP when configured.

@@ -91,6 +91,13 @@ class RateLimitSettings:
     redis_url: str | None = None
     #: Every Redis key this service writes starts with this (one Redis, many deployments).
     redis_key_prefix: str = "eventapi"
+    #: How long a Redis call may take before Redis counts as down (and the per-process
+    #: fallback answers): Redis answers in well under a millisecond.
+    redis_timeout_ms: int = 500
+
+    @property
+    def redis_timeout(self) -> float:
+        return self.redis_timeout_ms / 1000
 
     @property
     def backend(self) -> str:
@@ -130,6 +137,9 @@ class RateLimitSettings:
             redis_url=read.text("REDIS_URL") or default.redis_url,
             enabled=read.flag("RATE_LIMITS", default=default.enabled),
             redis_key_prefix=_key_prefix(read.text("REDIS_KEY_PREFIX") or default.redis_key_prefix),
+            redis_timeout_ms=read.number(
+                "REDIS_TIMEOUT_MS", default.redis_timeout_ms, low=10, high=10_000
+            ),
         )
 
 

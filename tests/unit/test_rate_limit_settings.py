@@ -83,3 +83,14 @@ def test_a_redis_key_prefix(prefix: str) -> None:
 def test_a_redis_key_prefix_that_would_confuse_key_patterns_is_refused(prefix: str) -> None:
     with pytest.raises(ConfigurationError, match="EVENTAPI_REDIS_KEY_PREFIX"):
         settings(REDIS_KEY_PREFIX=prefix)
+
+
+def test_the_redis_timeout_is_half_a_second_unless_set() -> None:
+    assert settings().rate_limits.redis_timeout == 0.5
+    assert settings(REDIS_TIMEOUT_MS="2500").rate_limits.redis_timeout == 2.5
+
+
+@pytest.mark.parametrize("value", ["", "abc", "0", "9", "10001", "1.5", "-5"])
+def test_a_redis_timeout_out_of_range_is_refused(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="EVENTAPI_REDIS_TIMEOUT_MS"):
+        settings(REDIS_TIMEOUT_MS=value)
