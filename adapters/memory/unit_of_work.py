@@ -12,6 +12,7 @@ from adapters.actor_context import ACTORS
 from adapters.memory.repositories import (
     MemoryAccountTokenRepository,
     MemoryAuditLog,
+    MemoryCoOrganizerRepository,
     MemoryEventRepository,
     MemoryOutbox,
     MemoryRegistrationRepository,
@@ -35,6 +36,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self._facts = FactCollector(self.outbox, MemoryAuditLog(self._working), actors, ids)
         self.users = self._facts.users(MemoryUserRepository(self._working))
         self.events = self._facts.events(MemoryEventRepository(self._working))
+        self.co_organizers = MemoryCoOrganizerRepository(self._working)
         self.registrations = MemoryRegistrationRepository(self._working)
         self.sessions = MemorySessionRepository(self._working)
         self.account_tokens = MemoryAccountTokenRepository(self._working)

@@ -8,6 +8,7 @@ from typing import Protocol, Self
 from application.ports.notifications import Outbox
 from application.ports.repositories import (
     AccountTokenRepository,
+    CoOrganizerRepository,
     EventRepository,
     RegistrationRepository,
     SessionRepository,
@@ -25,6 +26,7 @@ class UnitOfWork(Protocol):
 
     users: UserRepository
     events: EventRepository
+    co_organizers: CoOrganizerRepository
     registrations: RegistrationRepository
     sessions: SessionRepository
     account_tokens: AccountTokenRepository
