@@ -103,7 +103,8 @@ async def test_bad_bodies_are_400_and_change_nothing(api: Api) -> None:
     owner, co, draft = await team(api)
     before = api.snapshot()
 
-    for body in ({}, {"user_id": "nope"}, {"user_id": co.user_id, "extra": 1}, []):
+    bodies: list[Any] = [{}, {"user_id": "nope"}, {"user_id": co.user_id, "extra": 1}, []]
+    for body in bodies:
         response = await api.client.post(
             co_organizers_of(draft["id"]), json=body, headers=owner.headers
         )
