@@ -56,10 +56,10 @@ class AddCoOrganizer:
             # The account before the event, as erasure locks them: it cannot be
             # closed or demoted while it is being added.
             user = await uow.users.get_for_share(command.user_id)
+            found = await uow.events.get_for_update(command.event_id)
+            # Read under the event's lock: two concurrent adds cannot both see "not yet".
             current = await uow.co_organizers.user_ids(command.event_id)
-            event = owned_event(
-                actor, await uow.events.get_for_update(command.event_id), command.event_id, current
-            )
+            event = owned_event(actor, found, command.event_id, current)
             if user is None or not user.is_active or not user.role.at_least(Role.ORGANIZER):
                 raise NotAnOrganizer(command.user_id)
             added = event.add_co_organizer(user.id, current=current, by=actor.user_id, now=now)
@@ -81,13 +81,9 @@ class RemoveCoOrganizer:
 
     async def execute(self, command: CoOrganizerCommand) -> None:
         async with self._uow() as uow:
+            found = await uow.events.get_for_update(command.event_id)
             current = await uow.co_organizers.user_ids(command.event_id)
-            event = owned_event(
-                command.actor,
-                await uow.events.get_for_update(command.event_id),
-                command.event_id,
-                current,
-            )
+            event = owned_event(command.actor, found, command.event_id, current)
             event.remove_co_organizer(command.user_id, current=current, now=self._clock.now())
             await uow.co_organizers.remove(event.id, command.user_id)
             await uow.events.save(event)
