@@ -94,6 +94,8 @@ async def erase_account(uow: UnitOfWork, user: User, *, now: datetime) -> None:
     - Their drafts are deleted; their published events that have not ended are
       cancelled, and the attendees told (`cancel_and_release`); their past
       and cancelled events stay, organised by the tombstone.
+    - They co-organize nothing any more. Events they own are closed as above:
+      their co-organizers do not take them over.
     - Every notification addressed to them is deleted, sent or not: none may
       reach the address, and together they would say which events they joined.
 
@@ -112,6 +114,7 @@ async def erase_account(uow: UnitOfWork, user: User, *, now: datetime) -> None:
     for purpose in TokenPurpose:  # a mailed reset or verification link dies with the account
         await uow.account_tokens.discard_for_user(locked.id, purpose)
     await uow.calendar_feeds.discard(locked.id)  # personal data: the contract says so
+    await uow.co_organizers.remove_user(locked.id)  # co-organizers' rights are not inherited
     held = {reg.event_id: reg for reg in await uow.registrations.all_for_user(locked.id)}
     organized = await uow.events.open_organized_by(locked.id, ending_after=now)
     # Lock events in id order, as closing does, so that none of these can deadlock.

@@ -27,6 +27,8 @@ from domain.domain_events import (
     AccountDeactivated,
     AccountErased,
     AttendeeLeft,
+    CoOrganizerAdded,
+    CoOrganizerRemoved,
     DomainEvent,
     EventCancelled,
     EventDeleted,
@@ -62,6 +64,11 @@ def about_user(action: str) -> Translation:
 
 def about_event(action: str) -> Translation:
     return lambda fact: Audited(action, EVENT, fact.event_id)
+
+
+def co_organizer(action: str) -> Translation:
+    """About the event; who gained or lost the rights is in `details`."""
+    return lambda fact: Audited(action, EVENT, fact.event_id, {"user_id": str(fact.user_id)})
 
 
 def _role_changed(fact: RoleChanged) -> Audited:
@@ -102,6 +109,8 @@ AUDITED: Mapping[type[DomainEvent], Translation] = {
     EventPublished: about_event("event.published"),
     EventCancelled: about_event("event.cancelled"),
     EventDeleted: about_event("event.deleted"),
+    CoOrganizerAdded: co_organizer("event.co_organizer_added"),
+    CoOrganizerRemoved: co_organizer("event.co_organizer_removed"),
     AttendeeLeft: _attendee_removed,
 }
 
@@ -118,6 +127,8 @@ ACTIONS = (
     "event.published",
     "event.cancelled",
     "event.deleted",
+    "event.co_organizer_added",
+    "event.co_organizer_removed",
     "attendee.removed",
 )
 

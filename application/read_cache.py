@@ -54,6 +54,7 @@ class _InvalidatingUnitOfWork(UnitOfWork):
         inner = await self._inner.__aenter__()
         self.users = _WatchedUsers(inner.users, self._changes)
         self.events = _WatchedEvents(inner.events, self._changes)
+        self.co_organizers = inner.co_organizers  # only managers see them: nothing cached
         self.registrations = inner.registrations
         self.sessions = inner.sessions
         self.account_tokens = inner.account_tokens

@@ -97,6 +97,20 @@ class EventDeleted(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CoOrganizerAdded(DomainEvent):
+    """`user_id` may now manage the event alongside its organizer."""
+
+    event_id: UUID
+    user_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoOrganizerRemoved(DomainEvent):
+    event_id: UUID
+    user_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AttendeeRegistered(DomainEvent):
     event_id: UUID
     user_id: UUID

@@ -114,6 +114,34 @@ class EventLocked(Conflict):
         self.event_id = event_id
 
 
+class NotAnOrganizer(Conflict):
+    """Only an active organizer or admin can co-organize. An unknown account gets the
+    same answer, so the route tells nothing about who exists."""
+
+    code = "not-an-organizer"
+
+    def __init__(self, user_id: UUID) -> None:
+        super().__init__("the user is not an active organizer or admin")
+        self.user_id = user_id
+
+
+class AlreadyCoOrganizer(Conflict):
+    code = "already-co-organizer"
+
+    def __init__(self, event_id: UUID, user_id: UUID) -> None:
+        super().__init__("the user already co-organizes this event")
+        self.event_id = event_id
+        self.user_id = user_id
+
+
+class OwnerNotCoOrganizer(Conflict):
+    code = "owner-not-co-organizer"
+
+    def __init__(self, event_id: UUID) -> None:
+        super().__init__("the event's organizer cannot also be its co-organizer")
+        self.event_id = event_id
+
+
 class LastActiveAdmin(Conflict):
     code = "last-active-admin"
 

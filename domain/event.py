@@ -8,7 +8,7 @@ loads the whole attendee list. Persistence serialises changes to one event
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -18,6 +18,8 @@ from domain.domain_events import (
     AttendeeLeft,
     AttendeePromoted,
     AttendeeRegistered,
+    CoOrganizerAdded,
+    CoOrganizerRemoved,
     DomainEvent,
     EventCancelled,
     EventCreated,
@@ -26,6 +28,7 @@ from domain.domain_events import (
     EventRescheduled,
 )
 from domain.errors import (
+    AlreadyCoOrganizer,
     AlreadyRegistered,
     CapacityBelowAttendees,
     EventFull,
@@ -33,7 +36,9 @@ from domain.errors import (
     EventNotJoinable,
     InvalidTransition,
     InvalidValue,
+    NotFound,
     NotRegistered,
+    OwnerNotCoOrganizer,
 )
 from domain.registration import Registration, RegistrationStatus
 from domain.values import Capacity, Location, TimeWindow, plain_text
@@ -72,6 +77,16 @@ def description_input(value: str) -> str:
     if len(value) > MAX_DESCRIPTION:
         raise InvalidValue("description", f"must be at most {MAX_DESCRIPTION} characters")
     return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoOrganizer:
+    """Someone who manages an event alongside its organizer (not instead of them)."""
+
+    event_id: UUID
+    user_id: UUID
+    added_at: datetime
+    added_by: UUID
 
 
 @dataclass(kw_only=True, slots=True)
@@ -370,6 +385,27 @@ class Event:
             )
         )
         return registration
+
+    def add_co_organizer(
+        self, user_id: UUID, *, current: Collection[UUID], by: UUID, now: datetime
+    ) -> CoOrganizer:
+        """A new co-organizer (the caller stores it). `current`: those the event has.
+        Whether `user_id` is an active organizer is the use case's to check."""
+        self._ensure_not_cancelled()
+        if user_id == self.organizer_id:
+            raise OwnerNotCoOrganizer(self.id)
+        if user_id in current:
+            raise AlreadyCoOrganizer(self.id, user_id)
+        self.recorded.append(CoOrganizerAdded(occurred_at=now, event_id=self.id, user_id=user_id))
+        return CoOrganizer(event_id=self.id, user_id=user_id, added_at=now, added_by=by)
+
+    def remove_co_organizer(
+        self, user_id: UUID, *, current: Collection[UUID], now: datetime
+    ) -> None:
+        """`user_id` no longer co-organizes (the caller deletes the row)."""
+        if user_id not in current:
+            raise NotFound("co-organizer", user_id)
+        self.recorded.append(CoOrganizerRemoved(occurred_at=now, event_id=self.id, user_id=user_id))
 
     def _touch(self, now: datetime) -> None:
         self.updated_at = now

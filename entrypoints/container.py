@@ -62,6 +62,11 @@ from application.use_cases.list_failed_notifications import ListFailedNotificati
 from application.use_cases.list_my_registrations import ListMyRegistrations
 from application.use_cases.list_users import ListUsers
 from application.use_cases.locate_events import LocateEvents
+from application.use_cases.manage_co_organizers import (
+    AddCoOrganizer,
+    ListCoOrganizers,
+    RemoveCoOrganizer,
+)
 from application.use_cases.purge_expired_records import PurgeExpiredRecords
 from application.use_cases.refresh_session import RefreshSession
 from application.use_cases.register_for_event import RegisterForEvent
@@ -245,6 +250,9 @@ class Container(containers.DeclarativeContainer):
     leave_event = providers.Factory(LeaveEvent, uow, clock)
     remove_attendee = providers.Factory(RemoveAttendee, uow, clock)
     list_attendees = providers.Factory(ListAttendees, event_queries, registration_queries)
+    add_co_organizer = providers.Factory(AddCoOrganizer, uow, clock)
+    remove_co_organizer = providers.Factory(RemoveCoOrganizer, uow, clock)
+    list_co_organizers = providers.Factory(ListCoOrganizers, event_queries)
     list_my_registrations = providers.Factory(ListMyRegistrations, registration_queries, clock)
     issue_calendar_feed = providers.Factory(IssueCalendarFeed, uow, tokens, clock)
     revoke_calendar_feed = providers.Factory(RevokeCalendarFeed, uow)

@@ -14,6 +14,7 @@ from application.ports.queries import (
     CalendarEntry,
     CallerQueries,
     CallerView,
+    CoOrganizerView,
     EventCriteria,
     EventOrder,
     EventQueries,
@@ -106,6 +107,20 @@ class MemoryEventQueries(EventQueries):
         found = sum(1 for e in self._store.state.events.values() if _matches(e, criteria, query))
         # Nothing to estimate in memory; above the cap it is flagged like the others.
         return Total(found, exact=found <= exact_up_to)
+
+    async def co_organizers(self, event_id: UUID) -> list[CoOrganizerView]:
+        state = self._store.state
+        rows = sorted(
+            (row for (event, _), row in state.co_organizers.items() if event == event_id),
+            key=lambda row: (row.added_at, row.user_id),
+        )
+        return [
+            CoOrganizerView(
+                user=PersonSummary(id=row.user_id, full_name=state.users[row.user_id].full_name),
+                added_at=row.added_at,
+            )
+            for row in rows
+        ]
 
     def _view_near(self, event: Event, near: Coordinates | None) -> EventView:
         view = self._view(event)

@@ -12,13 +12,14 @@ from application.ports.repositories import (
     AccountTokenRepository,
     CalendarFeed,
     CalendarFeedRepository,
+    CoOrganizerRepository,
     EventRepository,
     RegistrationRepository,
     SessionRepository,
     UserRepository,
 )
 from domain.errors import AlreadyRegistered, EmailTaken
-from domain.event import Event, EventStatus
+from domain.event import CoOrganizer, Event, EventStatus
 from domain.registration import Registration, RegistrationStatus
 from domain.users import AccountToken, AuthSession, TokenPurpose, User
 from domain.values import EmailAddress
@@ -78,6 +79,9 @@ class MemoryEventRepository(EventRepository):
 
     async def delete(self, event: Event) -> None:
         self._state.events.pop(event.id, None)
+        self._state.co_organizers = {
+            key: row for key, row in self._state.co_organizers.items() if key[0] != event.id
+        }
         registrations = self._state.registrations
         for reg_id in [r.id for r in registrations.values() if r.event_id == event.id]:
             del registrations[reg_id]
@@ -92,6 +96,25 @@ class MemoryEventRepository(EventRepository):
                 or (e.status is EventStatus.PUBLISHED and e.window.ends_at > ending_after)
             )
         )
+
+
+class MemoryCoOrganizerRepository(CoOrganizerRepository):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    async def user_ids(self, event_id: UUID) -> frozenset[UUID]:
+        return frozenset(user for event, user in self._state.co_organizers if event == event_id)
+
+    async def add(self, co_organizer: CoOrganizer) -> None:
+        self._state.co_organizers[(co_organizer.event_id, co_organizer.user_id)] = co_organizer
+
+    async def remove(self, event_id: UUID, user_id: UUID) -> None:
+        self._state.co_organizers.pop((event_id, user_id), None)
+
+    async def remove_user(self, user_id: UUID) -> None:
+        self._state.co_organizers = {
+            key: row for key, row in self._state.co_organizers.items() if key[1] != user_id
+        }
 
 
 class MemoryRegistrationRepository(RegistrationRepository):

@@ -13,7 +13,7 @@ from application.ports.audit import AuditEntry
 from application.ports.idempotency import StoredResponse
 from application.ports.notifications import Notification
 from application.ports.repositories import CalendarFeed
-from domain.event import Event
+from domain.event import CoOrganizer, Event
 from domain.registration import Registration
 from domain.users import AccountToken, AuthSession, User
 
@@ -40,6 +40,7 @@ class IdempotencyRecord:
 class MemoryState:
     users: dict[UUID, User] = field(default_factory=dict)
     events: dict[UUID, Event] = field(default_factory=dict)
+    co_organizers: dict[tuple[UUID, UUID], CoOrganizer] = field(default_factory=dict)
     registrations: dict[UUID, Registration] = field(default_factory=dict)
     sessions: dict[UUID, AuthSession] = field(default_factory=dict)
     account_tokens: dict[str, AccountToken] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from adapters.memory.repositories import (
     MemoryAccountTokenRepository,
     MemoryAuditLog,
     MemoryCalendarFeedRepository,
+    MemoryCoOrganizerRepository,
     MemoryEventRepository,
     MemoryOutbox,
     MemoryRegistrationRepository,
@@ -36,6 +37,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self._facts = FactCollector(self.outbox, MemoryAuditLog(self._working), actors, ids)
         self.users = self._facts.users(MemoryUserRepository(self._working))
         self.events = self._facts.events(MemoryEventRepository(self._working))
+        self.co_organizers = MemoryCoOrganizerRepository(self._working)
         self.registrations = MemoryRegistrationRepository(self._working)
         self.sessions = MemorySessionRepository(self._working)
         self.account_tokens = MemoryAccountTokenRepository(self._working)

@@ -47,8 +47,9 @@ from adapters.sql.explain import Explain
 from adapters.sql.mapping import event_view_from_row
 from adapters.sql.paging import keyset_order, page_of
 from adapters.sql.reading import fetch_all, fetch_first, read_only
-from adapters.sql.tables import UtcDateTime, events, users
+from adapters.sql.tables import UtcDateTime, event_co_organizers, events, users
 from application.ports.queries import (
+    CoOrganizerView,
     EventCriteria,
     EventOrder,
     EventQueries,
@@ -56,6 +57,7 @@ from application.ports.queries import (
     Keyset,
     Page,
     PageRequest,
+    PersonSummary,
     Total,
 )
 from application.search import (
@@ -118,6 +120,21 @@ class SqlEventQueries(EventQueries):
         statement = _views().where(events.c.id == event_id)
         row = await fetch_first(self._engine, statement)
         return None if row is None else event_view_from_row(row)
+
+    async def co_organizers(self, event_id: UUID) -> list[CoOrganizerView]:
+        statement = (
+            select(event_co_organizers.c.user_id, event_co_organizers.c.added_at, users.c.full_name)
+            .join(users, users.c.id == event_co_organizers.c.user_id)
+            .where(event_co_organizers.c.event_id == event_id)
+            .order_by(event_co_organizers.c.added_at, event_co_organizers.c.user_id)
+        )
+        return [
+            CoOrganizerView(
+                user=PersonSummary(id=row["user_id"], full_name=row["full_name"]),
+                added_at=row["added_at"],
+            )
+            for row in await fetch_all(self._engine, statement)
+        ]
 
     async def search(self, criteria: EventCriteria, page: PageRequest) -> Page[EventView]:
         statement = self.search_statement(criteria, page)

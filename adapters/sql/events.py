@@ -16,9 +16,9 @@ from sqlalchemy import and_, bindparam, case, delete, insert, null, or_, select,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.mapping import event_from_row, event_values
-from adapters.sql.tables import events, registrations
-from application.ports.repositories import EventRepository
-from domain.event import Event, EventStatus
+from adapters.sql.tables import event_co_organizers, events, registrations
+from application.ports.repositories import CoOrganizerRepository, EventRepository
+from domain.event import CoOrganizer, Event, EventStatus
 
 _BY_ID = select(events).where(events.c.id == bindparam("id"))
 _FOR_UPDATE = _BY_ID.with_for_update()
@@ -86,6 +86,9 @@ class SqlEventRepository(EventRepository):
         await self._connection.execute(
             delete(registrations).where(registrations.c.event_id == event.id)
         )
+        await self._connection.execute(
+            delete(event_co_organizers).where(event_co_organizers.c.event_id == event.id)
+        )
         await self._connection.execute(delete(events).where(events.c.id == event.id))
         self._stored.pop(event.id, None)
 
@@ -114,3 +117,38 @@ class SqlEventRepository(EventRepository):
         event = event_from_row(row)
         self._stored[event.id] = event_values(event)
         return event
+
+
+class SqlCoOrganizerRepository(CoOrganizerRepository):
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def user_ids(self, event_id: UUID) -> frozenset[UUID]:
+        statement = select(event_co_organizers.c.user_id).where(
+            event_co_organizers.c.event_id == event_id
+        )
+        return frozenset((await self._connection.execute(statement)).scalars())
+
+    async def add(self, co_organizer: CoOrganizer) -> None:
+        await self._connection.execute(
+            insert(event_co_organizers),
+            {
+                "event_id": co_organizer.event_id,
+                "user_id": co_organizer.user_id,
+                "added_at": co_organizer.added_at,
+                "added_by": co_organizer.added_by,
+            },
+        )
+
+    async def remove(self, event_id: UUID, user_id: UUID) -> None:
+        await self._connection.execute(
+            delete(event_co_organizers).where(
+                event_co_organizers.c.event_id == event_id,
+                event_co_organizers.c.user_id == user_id,
+            )
+        )
+
+    async def remove_user(self, user_id: UUID) -> None:
+        await self._connection.execute(
+            delete(event_co_organizers).where(event_co_organizers.c.user_id == user_id)
+        )

@@ -229,6 +229,18 @@ Index(
 )
 Index("ix_registrations_user_id", registrations.c.user_id)
 
+#: Who manages an event alongside its organizer (migration 0011). Deleting the event
+#: deletes its rows; erasing a user deletes theirs (application/accounts.py).
+event_co_organizers = Table(
+    "event_co_organizers",
+    metadata,
+    Column("event_id", Uuid(), ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("added_at", UtcDateTime(), nullable=False),
+    Column("added_by", Uuid(), ForeignKey("users.id"), nullable=False),
+)
+Index("ix_event_co_organizers_user_id", event_co_organizers.c.user_id)
+
 sessions = Table(
     "sessions",
     metadata,
@@ -360,6 +372,7 @@ ALL_TABLES: tuple[Table, ...] = (
     refresh_tokens,
     sessions,
     registrations,
+    event_co_organizers,
     events,
     users,
 )

@@ -19,7 +19,7 @@ from adapters.sql.account_tokens import SqlAccountTokenRepository
 from adapters.sql.audit import SqlAuditLog
 from adapters.sql.calendar_feeds import SqlCalendarFeedRepository
 from adapters.sql.engine import WRITE_LOCK, is_sqlite
-from adapters.sql.events import SqlEventRepository
+from adapters.sql.events import SqlCoOrganizerRepository, SqlEventRepository
 from adapters.sql.outbox import SqlOutbox
 from adapters.sql.registrations import SqlRegistrationRepository
 from adapters.sql.sessions import SqlSessionRepository
@@ -49,6 +49,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._facts = FactCollector(self.outbox, SqlAuditLog(connection), self._actors, self._ids)
         self.users = self._facts.users(SqlUserRepository(connection))
         self.events = self._facts.events(SqlEventRepository(connection))
+        self.co_organizers = SqlCoOrganizerRepository(connection)
         self.registrations = SqlRegistrationRepository(connection)
         self.sessions = SqlSessionRepository(connection)
         self.account_tokens = SqlAccountTokenRepository(connection)

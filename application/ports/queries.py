@@ -103,6 +103,12 @@ class EventView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CoOrganizerView:
+    user: PersonSummary
+    added_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventSummary:
     id: UUID
     title: str
@@ -204,6 +210,10 @@ class EventQueries(Protocol):
         relevance first when `criteria.by_relevance` (keyset (lead=rank, starts_at, id)),
         or by (distance_key, id) for EventOrder.DISTANCE; with `near`, each view carries
         its distance_km."""
+        ...
+
+    async def co_organizers(self, event_id: UUID) -> list[CoOrganizerView]:
+        """The event's co-organizers, in the order they were added (then by id)."""
         ...
 
     async def count(self, criteria: EventCriteria, *, exact_up_to: int) -> Total:

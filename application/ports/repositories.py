@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from domain.event import Event
+from domain.event import CoOrganizer, Event
 from domain.registration import Registration
 from domain.users import AccountToken, AuthSession, TokenPurpose, User
 from domain.values import EmailAddress
@@ -57,6 +57,20 @@ class EventRepository(Protocol):
     async def open_organized_by(self, organizer_id: UUID, *, ending_after: datetime) -> list[UUID]:
         """The ids of the organizer's drafts, and of their published events that end
         after the given time (what erasing the organizer deletes or cancels)."""
+        ...
+
+
+class CoOrganizerRepository(Protocol):
+    """Who manages each event alongside its organizer. Deleting an event deletes them."""
+
+    async def user_ids(self, event_id: UUID) -> frozenset[UUID]: ...
+
+    async def add(self, co_organizer: CoOrganizer) -> None: ...
+
+    async def remove(self, event_id: UUID, user_id: UUID) -> None: ...
+
+    async def remove_user(self, user_id: UUID) -> None:
+        """The user co-organizes nothing any more (erasure)."""
         ...
 
 

@@ -9,6 +9,7 @@ from application.ports.notifications import Outbox
 from application.ports.repositories import (
     AccountTokenRepository,
     CalendarFeedRepository,
+    CoOrganizerRepository,
     EventRepository,
     RegistrationRepository,
     SessionRepository,
@@ -26,6 +27,7 @@ class UnitOfWork(Protocol):
 
     users: UserRepository
     events: EventRepository
+    co_organizers: CoOrganizerRepository
     registrations: RegistrationRepository
     sessions: SessionRepository
     account_tokens: AccountTokenRepository

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from application.authorization import managed_event
+from application.authorization import owned_event
 from application.ports.queries import EventQueries, EventView
 from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -30,7 +30,7 @@ async def cancel_and_release(uow: UnitOfWork, event: Event, reason: str, *, now:
 
 
 class CancelEvent:
-    """The organizer or an admin calls a published event off, for good.
+    """The organizer or an admin (not a co-organizer) calls a published event off, for good.
 
     - Only published events can be cancelled (drafts are deleted instead).
     - Every attendee and waitlisted person is notified; their registrations end.
@@ -43,8 +43,11 @@ class CancelEvent:
 
     async def execute(self, command: CancelEventCommand) -> EventView:
         async with self._uow() as uow:
-            event = managed_event(
-                command.actor, await uow.events.get_for_update(command.event_id), command.event_id
+            event = owned_event(
+                command.actor,
+                await uow.events.get_for_update(command.event_id),
+                command.event_id,
+                await uow.co_organizers.user_ids(command.event_id),
             )
             await cancel_and_release(uow, event, command.reason, now=self._clock.now())
             await uow.commit()

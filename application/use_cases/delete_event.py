@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from application.authorization import managed_event
+from application.authorization import owned_event
 from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
@@ -16,7 +16,8 @@ class DeleteEventCommand:
 
 
 class DeleteEvent:
-    """The organizer or an admin removes an event and its registrations for good.
+    """The organizer or an admin (not a co-organizer) removes an event and its
+    registrations for good.
 
     - Whoever still holds a registration is notified (the unit of work announces
       the deletion before the registrations go).
@@ -28,8 +29,11 @@ class DeleteEvent:
 
     async def execute(self, command: DeleteEventCommand) -> None:
         async with self._uow() as uow:
-            event = managed_event(
-                command.actor, await uow.events.get_for_update(command.event_id), command.event_id
+            event = owned_event(
+                command.actor,
+                await uow.events.get_for_update(command.event_id),
+                command.event_id,
+                await uow.co_organizers.user_ids(command.event_id),
             )
             event.delete(self._clock.now())
             await uow.events.delete(event)

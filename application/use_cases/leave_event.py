@@ -8,6 +8,7 @@ from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
 from application.seats import release_registration
+from application.use_cases.manage_co_organizers import co_organizers_of_draft
 from domain.errors import NotRegistered
 
 
@@ -31,8 +32,9 @@ class LeaveEvent:
     async def execute(self, command: LeaveEventCommand) -> None:
         actor = require_signed_in(command.actor)
         async with self._uow() as uow:
+            found = await uow.events.get_for_update(command.event_id)
             event = visible_event(
-                actor, await uow.events.get_for_update(command.event_id), command.event_id
+                actor, found, command.event_id, await co_organizers_of_draft(uow, found)
             )
             registration = await uow.registrations.find(event.id, actor.user_id)
             if registration is None:

@@ -12,6 +12,7 @@ from application.ports.queries import (
     RegistrationView,
 )
 from application.principal import Principal
+from application.use_cases.get_event import co_organizer_ids
 from domain.registration import RegistrationStatus
 
 
@@ -24,8 +25,9 @@ class ListAttendeesCommand:
 
 
 class ListAttendees:
-    """The organizer or an admin pages through an event's registrations, in the
-    order people joined, optionally only the confirmed or the waitlisted."""
+    """The event's managers (owner, co-organizers, admins) page through its
+    registrations, in the order people joined, optionally only the confirmed or
+    the waitlisted."""
 
     def __init__(self, events: EventQueries, registrations: RegistrationQueries) -> None:
         self._events = events
@@ -33,6 +35,9 @@ class ListAttendees:
 
     async def execute(self, command: ListAttendeesCommand) -> Page[RegistrationView]:
         event = managed_event(
-            command.actor, await self._events.get(command.event_id), command.event_id
+            command.actor,
+            await self._events.get(command.event_id),
+            command.event_id,
+            await co_organizer_ids(self._events, command.event_id),
         )
         return await self._registrations.attendees(event.id, command.status, command.page)

@@ -9,6 +9,7 @@ from application.ports.queries import RegistrationView
 from application.ports.system import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
+from application.use_cases.manage_co_organizers import co_organizers_of_draft
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,8 +51,9 @@ class RegisterForEvent:
         async with self._uow() as uow:
             user = await hold_active_account(uow, actor, now)
             require_verified_email(user, required=self._require_verified)
+            found = await uow.events.get_for_update(command.event_id)
             event = visible_event(
-                actor, await uow.events.get_for_update(command.event_id), command.event_id
+                actor, found, command.event_id, await co_organizers_of_draft(uow, found)
             )
             registration = event.register(
                 registration_id=self._ids.new_id(),

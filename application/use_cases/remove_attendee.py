@@ -19,7 +19,7 @@ class RemoveAttendeeCommand:
 
 
 class RemoveAttendee:
-    """The organizer or an admin removes someone's registration.
+    """The event's managers (owner, co-organizers, admins) remove someone's registration.
 
     - The same rules as leaving apply; the removed person is told it was the organizer.
     - A registration of another event is not found here.
@@ -32,7 +32,10 @@ class RemoveAttendee:
     async def execute(self, command: RemoveAttendeeCommand) -> None:
         async with self._uow() as uow:
             event = managed_event(
-                command.actor, await uow.events.get_for_update(command.event_id), command.event_id
+                command.actor,
+                await uow.events.get_for_update(command.event_id),
+                command.event_id,
+                await uow.co_organizers.user_ids(command.event_id),
             )
             registration = await uow.registrations.get(command.registration_id)
             if registration is None or registration.event_id != event.id:

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from application.authorization import managed_event
+from application.authorization import can_own_event, managed_event
 from application.errors import PreconditionFailed
 from application.event_input import LocationInput, WindowInput
 from application.ports.queries import EventQueries, EventView
@@ -13,7 +13,7 @@ from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.principal import Principal
 from application.use_cases.cancel_event import cancel_and_release
-from domain.errors import InvalidTransition
+from domain.errors import InvalidTransition, NotAllowed
 from domain.event import Event, EventStatus, description_input
 from domain.values import Capacity, Location
 
@@ -36,7 +36,8 @@ class UpdateEventCommand:
 
 
 class UpdateEvent:
-    """The organizer or an admin changes an event, publishes or cancels it.
+    """The organizer, a co-organizer or an admin changes an event or publishes it;
+    only the organizer or an admin may cancel it.
 
     - A stale `expected_revision` changes nothing (PreconditionFailed).
     - Capacity never drops below the confirmed attendees; extra seats go to the
@@ -61,8 +62,13 @@ class UpdateEvent:
         now = self._clock.now()
         async with self._uow() as uow:
             event = managed_event(
-                command.actor, await uow.events.get_for_update(command.event_id), command.event_id
+                command.actor,
+                await uow.events.get_for_update(command.event_id),
+                command.event_id,
+                await uow.co_organizers.user_ids(command.event_id),
             )
+            if command.status is EventStatus.CANCELLED and not can_own_event(command.actor, event):
+                raise NotAllowed("only the event's organizer or an admin may cancel it")
             if command.expected_revision not in (None, event.revision):
                 raise PreconditionFailed()
             description = command.description

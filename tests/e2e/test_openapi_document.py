@@ -73,6 +73,9 @@ CONTRACT = {
     ("delete", f"{API}/events/{{event_id}}/registrations/{{registration_id}}"),
     ("get", f"{API}/events/{{event_id}}/calendar.ics"),
     ("get", f"{API}/audit-events"),  # v1.1: Data rights and audit
+    ("post", f"{API}/events/{{event_id}}/co-organizers"),  # v1.1: Co-organizers
+    ("get", f"{API}/events/{{event_id}}/co-organizers"),
+    ("delete", f"{API}/events/{{event_id}}/co-organizers/{{user_id}}"),
     ("get", "/health/live"),
     ("get", "/health/ready"),
 }

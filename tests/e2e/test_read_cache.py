@@ -23,6 +23,7 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from application.ports.queries import (
+    CoOrganizerView,
     EventCriteria,
     EventQueries,
     EventView,
@@ -57,6 +58,10 @@ class CountingEventQueries(EventQueries):
     async def count(self, criteria: EventCriteria, *, exact_up_to: int) -> Total:
         self.reads += 1
         return await self.inner.count(criteria, exact_up_to=exact_up_to)
+
+    async def co_organizers(self, event_id: UUID) -> list[CoOrganizerView]:
+        self.reads += 1
+        return await self.inner.co_organizers(event_id)
 
 
 def counting(api: Api) -> CountingEventQueries:

@@ -12,12 +12,15 @@ from domain.domain_events import (
     AttendeeLeft,
     AttendeePromoted,
     AttendeeRegistered,
+    CoOrganizerAdded,
+    CoOrganizerRemoved,
     EventCancelled,
     EventCreated,
     EventPublished,
     EventRescheduled,
 )
 from domain.errors import (
+    AlreadyCoOrganizer,
     AlreadyRegistered,
     CapacityBelowAttendees,
     EventFull,
@@ -25,7 +28,9 @@ from domain.errors import (
     EventNotJoinable,
     InvalidTransition,
     InvalidValue,
+    NotFound,
     NotRegistered,
+    OwnerNotCoOrganizer,
 )
 from domain.event import MAX_STORED_DESCRIPTION, Event, EventStatus
 from domain.registration import Registration, RegistrationStatus
@@ -642,3 +647,51 @@ def test_every_change_bumps_the_revision_and_refusals_do_not() -> None:
 
     assert revisions == list(range(1, len(changes) + 2))
     assert event.revision == revisions[-1]
+
+
+# -- co-organizers ---------------------------------------------------------------------------
+
+
+def test_adding_a_co_organizer_records_the_fact_and_changes_nothing_else() -> None:
+    event = draft_event()
+    event.pull_recorded()
+    before = state(event)
+
+    added = event.add_co_organizer(user(7), current=frozenset(), by=ORGANIZER, now=NOW)
+
+    assert (added.event_id, added.user_id, added.added_at, added.added_by) == (
+        EVENT_ID,
+        user(7),
+        NOW,
+        ORGANIZER,
+    )
+    assert event.pull_recorded() == [
+        CoOrganizerAdded(occurred_at=NOW, event_id=EVENT_ID, user_id=user(7))
+    ]
+    assert state(event) == before
+
+
+def test_the_owner_twice_and_a_cancelled_event_are_refused() -> None:
+    event = published_event()
+    with pytest.raises(OwnerNotCoOrganizer):
+        event.add_co_organizer(ORGANIZER, current=frozenset(), by=ORGANIZER, now=NOW)
+    with pytest.raises(AlreadyCoOrganizer):
+        event.add_co_organizer(user(7), current=frozenset({user(7)}), by=ORGANIZER, now=NOW)
+    event.cancel("", NOW)
+    event.pull_recorded()
+    with pytest.raises(EventLocked):
+        event.add_co_organizer(user(7), current=frozenset(), by=ORGANIZER, now=NOW)
+    assert event.pull_recorded() == []
+
+
+def test_removing_someone_who_is_not_a_co_organizer_is_not_found() -> None:
+    event = draft_event()
+    event.pull_recorded()
+    with pytest.raises(NotFound):
+        event.remove_co_organizer(user(7), current=frozenset({user(8)}), now=NOW)
+
+    event.remove_co_organizer(user(8), current=frozenset({user(8)}), now=NOW)
+
+    assert event.pull_recorded() == [
+        CoOrganizerRemoved(occurred_at=NOW, event_id=EVENT_ID, user_id=user(8))
+    ]

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import delete as http_delete
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import (
@@ -36,6 +37,13 @@ from application.use_cases.cancel_event import CancelEvent, CancelEventCommand
 from application.use_cases.create_event import CreateEvent, CreateEventCommand
 from application.use_cases.delete_event import DeleteEvent, DeleteEventCommand
 from application.use_cases.get_event import GetEvent, GetEventCommand
+from application.use_cases.manage_co_organizers import (
+    AddCoOrganizer,
+    CoOrganizerCommand,
+    ListCoOrganizers,
+    ListCoOrganizersCommand,
+    RemoveCoOrganizer,
+)
 from application.use_cases.search_events import SearchEvents, SearchEventsCommand
 from application.use_cases.update_event import UpdateEvent, UpdateEventCommand
 from domain.errors import InvalidValue
@@ -49,10 +57,13 @@ from entrypoints.http.paging import NO_NUL, Limit, page_request, query_fingerpri
 from entrypoints.http.schemas.common import given
 from entrypoints.http.schemas.events import (
     CancelIn,
+    CoOrganizerList,
+    CoOrganizerOut,
     EventChangesIn,
     EventListItem,
     EventOut,
     EventPage,
+    NewCoOrganizerIn,
     NewEventIn,
     TotalOut,
 )
@@ -294,7 +305,7 @@ class EventsController(Controller):
 
     @get(
         "/{event_id:uuid}",
-        summary="One event (drafts only for their organizer and admins)",
+        summary="One event (drafts only for their managers: owner, co-organizers, admins)",
         security=OPTIONAL_BEARER,
         responses={
             **responses(400, 401, 404, 429),
@@ -318,7 +329,10 @@ class EventsController(Controller):
 
     @patch(
         "/{event_id:uuid}",
-        summary="Change, publish or cancel an event (owner, admin); honours If-Match",
+        summary=(
+            "Change, publish or cancel an event (owner, co-organizer, admin; cancelling: "
+            "owner, admin); honours If-Match"
+        ),
         security=BEARER,
         guards=[requires_bearer],
         responses=responses(400, 401, 403, 404, 409, 412, 413, 415, 429),
@@ -419,4 +433,73 @@ class EventsController(Controller):
             body,
             media_type="text/calendar",  # Litestar adds `; charset=utf-8` to text/*
             headers={"Content-Disposition": f'attachment; filename="event-{view.id}.ics"'},
+        )
+
+    @post(
+        "/{event_id:uuid}/co-organizers",
+        status_code=201,
+        summary="Add a co-organizer (owner, admin): an active organizer or admin",
+        description=(
+            "A co-organizer may see the draft, change it (but not cancel it), publish it, "
+            "and list, export and remove its attendees. Anyone who is not an active "
+            "organizer or admin, an unknown account included, is a 409 "
+            "`/problems/not-an-organizer`; so are the owner themself "
+            "(`/problems/owner-not-co-organizer`) and a co-organizer already there "
+            "(`/problems/already-co-organizer`)."
+        ),
+        security=BEARER,
+        guards=[requires_bearer],
+        responses=responses(400, 401, 403, 404, 409, 413, 415, 429),
+    )
+    async def add_co_organizer(
+        self,
+        event_id: FromPath[UUID],
+        data: JSONBody[NewCoOrganizerIn],
+        principal: Principal_,
+        add_co_organizer: NamedDependency[AddCoOrganizer],
+    ) -> Response[CoOrganizerOut]:
+        view = await add_co_organizer.execute(
+            CoOrganizerCommand(actor=principal, event_id=event_id, user_id=data.user_id)
+        )
+        return Response(
+            CoOrganizerOut.of(view),
+            status_code=201,
+            headers={"Location": f"/api/v1/events/{event_id}/co-organizers/{view.user.id}"},
+        )
+
+    @get(
+        "/{event_id:uuid}/co-organizers",
+        summary="The event's co-organizers (owner, co-organizers, admin)",
+        security=BEARER,
+        guards=[requires_bearer],
+        responses=responses(400, 401, 403, 404, 429),
+    )
+    async def co_organizers(
+        self,
+        event_id: FromPath[UUID],
+        principal: Principal_,
+        list_co_organizers: NamedDependency[ListCoOrganizers],
+    ) -> CoOrganizerList:
+        listed = await list_co_organizers.execute(
+            ListCoOrganizersCommand(actor=principal, event_id=event_id)
+        )
+        return CoOrganizerList(items=[CoOrganizerOut.of(view) for view in listed])
+
+    @http_delete(  # `delete` names the handler above in this class body
+        "/{event_id:uuid}/co-organizers/{user_id:uuid}",
+        status_code=204,
+        summary="Remove a co-organizer (owner, admin); 404 for someone who is not one",
+        security=BEARER,
+        guards=[requires_bearer],
+        responses=responses(400, 401, 403, 404, 429),
+    )
+    async def remove_co_organizer(
+        self,
+        event_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        principal: Principal_,
+        remove_co_organizer: NamedDependency[RemoveCoOrganizer],
+    ) -> None:
+        await remove_co_organizer.execute(
+            CoOrganizerCommand(actor=principal, event_id=event_id, user_id=user_id)
         )

@@ -7,7 +7,7 @@ from uuid import UUID
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from application.event_input import LocationInput, WindowInput
-from application.ports.queries import EventView, PersonSummary
+from application.ports.queries import CoOrganizerView, EventView, PersonSummary
 from domain.event import MAX_CANCEL_REASON, MAX_DESCRIPTION, MAX_TITLE
 from domain.values import LOCATION_LIMITS, MAX_CAPACITY, MAX_LATITUDE, MAX_LONGITUDE
 from entrypoints.http.schemas.common import NOT_BLANK, PRINTABLE, given
@@ -190,3 +190,22 @@ class EventPage(Struct, frozen=True):
     next_cursor: str | None
     #: Only with `include=total`.
     total: TotalOut | UnsetType = UNSET
+
+
+class NewCoOrganizerIn(Struct, forbid_unknown_fields=True, frozen=True):
+    user_id: Annotated[UUID, Meta(description="An active organizer or admin")]
+
+
+class CoOrganizerOut(Struct, frozen=True):
+    user: PersonOut
+    added_at: datetime
+
+    @classmethod
+    def of(cls, view: CoOrganizerView) -> CoOrganizerOut:
+        return cls(user=PersonOut.of(view.user), added_at=view.added_at)
+
+
+class CoOrganizerList(Struct, frozen=True):
+    """Every co-organizer, in the order they were added (not paged: an event has few)."""
+
+    items: list[CoOrganizerOut]
