@@ -55,6 +55,12 @@ def response(text: str) -> CachedResponse:
     return CachedResponse(body=text.encode(), etag=f'"{text}"', content_type="application/json")
 
 
+#: The timeout of caches whose tests are not about a slow Redis: a loaded machine can
+#: stall one call past the default 0.5 s, and the cache would then rightly distrust
+#: itself (which `test_redis_going_away_mid_run...` tests on purpose).
+PATIENT = 10.0
+
+
 @pytest.fixture(params=["memory", "redis"])
 async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
     if request.param == "memory":
@@ -71,7 +77,7 @@ async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
         yield Subject("memory", memory, memory_expiry)
         return
     async with redis_under_prefix() as (client, prefix):
-        cache = RedisReadCache(client, TTL, prefix=prefix)
+        cache = RedisReadCache(client, TTL, prefix=prefix, timeout=PATIENT)
 
         async def redis_expiry(key: ReadKey) -> bool:
             seconds = await client.ttl(cache.entry_key(key))
@@ -197,8 +203,12 @@ async def test_two_processes_sharing_redis_see_each_others_entries_and_invalidat
     shared: tuple[Redis, str],
 ) -> None:
     _, prefix = shared
-    first = RedisReadCache(redis_client(redis_url()), TTL, prefix=prefix)
-    second = RedisReadCache(redis_client(redis_url()), TTL, prefix=prefix)
+    first = RedisReadCache(
+        redis_client(redis_url(), timeout=PATIENT), TTL, prefix=prefix, timeout=PATIENT
+    )
+    second = RedisReadCache(
+        redis_client(redis_url(), timeout=PATIENT), TTL, prefix=prefix, timeout=PATIENT
+    )
     event_id = uuid4()
     key = ReadKey.event(event_id)
     try:

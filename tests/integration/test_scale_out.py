@@ -219,6 +219,9 @@ async def topology(
         DATABASE_URL=postgres_url,
         REDIS_URL=redis_url(),
         REDIS_KEY_PREFIX=redis_prefix,
+        # The limits asserted below are Redis's: a call stalled past the default 0.5 s
+        # on a loaded machine would be answered by the per-process fallback.
+        REDIS_TIMEOUT_MS="10000",
         SMTP_URL=relay.url,
         MAIL_FROM="eventapi <noreply@eventapi.test>",
         PUBLIC_URL=f"http://{LOOPBACK}:{proxy_port}",
