@@ -133,6 +133,16 @@ class AttendeePromoted(DomainEvent):
     registration_id: UUID
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckedIn(DomainEvent):
+    """A ticket was scanned at the door: its holder is in. Recorded once per ticket
+    (the check-in is a conditional update), handed to the unit of work with `uow.record`."""
+
+    event_id: UUID
+    user_id: UUID
+    registration_id: UUID
+
+
 # -- accounts: kept in the audit log (application/audit.py), announced to nobody --------
 
 

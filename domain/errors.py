@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 
@@ -140,6 +141,28 @@ class OwnerNotCoOrganizer(Conflict):
     def __init__(self, event_id: UUID) -> None:
         super().__init__("the event's organizer cannot also be its co-organizer")
         self.event_id = event_id
+
+
+class AlreadyCheckedIn(Conflict):
+    """The ticket was scanned before: `checked_in_at` is when it was first."""
+
+    code = "already-checked-in"
+
+    def __init__(self, registration_id: UUID, checked_in_at: datetime) -> None:
+        super().__init__(f"this ticket was already checked in at {checked_in_at.isoformat()}")
+        self.registration_id = registration_id
+        self.checked_in_at = checked_in_at
+
+
+class TicketNotValid(Conflict):
+    """The ticket belongs to the event but no longer holds a seat (cancelled)."""
+
+    code = "ticket-not-valid"
+
+    def __init__(self, registration_id: UUID, status: str) -> None:
+        super().__init__(f"this ticket's registration is {status}, not confirmed")
+        self.registration_id = registration_id
+        self.status = status
 
 
 class LastActiveAdmin(Conflict):

@@ -40,7 +40,7 @@ from domain.errors import (
     NotRegistered,
     OwnerNotCoOrganizer,
 )
-from domain.registration import Registration, RegistrationStatus
+from domain.registration import Registration, RegistrationStatus, new_ticket_code
 from domain.values import Capacity, Location, TimeWindow, plain_text
 
 #: What a client may send, and what is stored and returned: sanitizing may lengthen
@@ -279,9 +279,10 @@ class Event:
             raise EventNotJoinable("the event has already ended")
         if existing is not None and existing.is_active:
             raise AlreadyRegistered(self.id, user_id)
+        code = None
         if self.available_seats > 0:
             self.attendee_count += 1
-            status, ticket = RegistrationStatus.CONFIRMED, None
+            status, ticket, code = RegistrationStatus.CONFIRMED, None, new_ticket_code()
         elif self.waitlist_enabled:
             self.waitlist_count += 1
             self.tickets_issued += 1
@@ -297,6 +298,7 @@ class Event:
             waitlist_ticket=ticket,
             created_at=now,
             updated_at=now,
+            ticket_code=code,
         )
         self.recorded.append(
             AttendeeRegistered(

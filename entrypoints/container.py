@@ -44,6 +44,7 @@ from application.use_cases.calendar_feed import (
     RevokeCalendarFeed,
 )
 from application.use_cases.cancel_event import CancelEvent
+from application.use_cases.check_in import CheckInAttendee
 from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.close_own_account import CloseOwnAccount
 from application.use_cases.create_event import CreateEvent
@@ -249,6 +250,7 @@ class Container(containers.DeclarativeContainer):
     )
     leave_event = providers.Factory(LeaveEvent, uow, clock)
     remove_attendee = providers.Factory(RemoveAttendee, uow, clock)
+    check_in_attendee = providers.Factory(CheckInAttendee, uow, clock)
     list_attendees = providers.Factory(ListAttendees, event_queries, registration_queries)
     add_co_organizer = providers.Factory(AddCoOrganizer, uow, clock)
     remove_co_organizer = providers.Factory(RemoveCoOrganizer, uow, clock)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from adapters.uuid7 import Uuid7Generator
 from domain.event import Event, EventStatus
-from domain.registration import Registration, RegistrationStatus
+from domain.registration import Registration, RegistrationStatus, new_ticket_code
 from domain.users import AuthSession, Role, User
 from domain.values import Capacity, Coordinates, EmailAddress, Location, TimeWindow
 
@@ -83,6 +83,7 @@ def a_registration(
     ticket: int | None = None,
     at: datetime = NOW,
 ) -> Registration:
+    """A confirmed one holds a ticket code, as the domain issues it with the seat."""
     return Registration(
         id=new_id(),
         event_id=event.id,
@@ -91,6 +92,7 @@ def a_registration(
         waitlist_ticket=ticket,
         created_at=at,
         updated_at=at,
+        ticket_code=new_ticket_code() if status is RegistrationStatus.CONFIRMED else None,
     )
 
 

@@ -80,6 +80,13 @@ class MemoryEventQueries(EventQueries):
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
 
+    async def checked_in_count(self, event_id: UUID) -> int:
+        return sum(
+            1
+            for r in self._store.state.registrations.values()
+            if r.event_id == event_id and r.checked_in_at is not None
+        )
+
     async def get(self, event_id: UUID) -> EventView | None:
         event = self._store.state.events.get(event_id)
         return self._view(event) if event else None
@@ -292,6 +299,8 @@ class MemoryRegistrationQueries(RegistrationQueries):
             status=registration.status,
             waitlist_position=self._position(registration),
             created_at=registration.created_at,
+            ticket_code=registration.ticket_code,
+            checked_in_at=registration.checked_in_at,
             user=PersonSummary(id=user.id, full_name=user.full_name)
             if with_user and user
             else None,

@@ -137,7 +137,11 @@ class MemoryRegistrationRepository(RegistrationRepository):
         self._state.registrations[registration.id] = clone(registration)
 
     async def save(self, registration: Registration) -> None:
-        self._state.registrations[registration.id] = clone(registration)
+        saved = clone(registration)
+        stored = self._state.registrations.get(registration.id)
+        # As in SQL: only `check_in` writes `checked_in_at`, so a save never undoes it.
+        saved.checked_in_at = stored.checked_in_at if stored else None
+        self._state.registrations[registration.id] = saved
 
     async def delete(self, registration_id: UUID) -> None:
         self._state.registrations.pop(registration_id, None)
@@ -173,6 +177,28 @@ class MemoryRegistrationRepository(RegistrationRepository):
 
     async def all_for_user(self, user_id: UUID) -> list[Registration]:
         return [clone(r) for r in self._state.registrations.values() if r.user_id == user_id]
+
+    async def find_by_ticket(self, event_id: UUID, ticket_code: str) -> Registration | None:
+        for registration in self._state.registrations.values():
+            if (registration.event_id, registration.ticket_code) == (event_id, ticket_code):
+                return clone(registration)
+        return None
+
+    async def check_in(
+        self, event_id: UUID, ticket_code: str, now: datetime
+    ) -> Registration | None:
+        # One step with no await inside: as atomic as SQL's conditional UPDATE.
+        for registration in self._state.registrations.values():
+            if (
+                (registration.event_id, registration.ticket_code) == (event_id, ticket_code)
+                and registration.status is RegistrationStatus.CONFIRMED
+                and registration.checked_in_at is None
+            ):
+                checked = clone(registration)  # stored rows are shared until commit
+                checked.checked_in_at = now
+                self._state.registrations[checked.id] = checked
+                return clone(checked)
+        return None
 
 
 class MemorySessionRepository(SessionRepository):

@@ -47,7 +47,7 @@ from adapters.sql.explain import Explain
 from adapters.sql.mapping import event_view_from_row
 from adapters.sql.paging import keyset_order, page_of
 from adapters.sql.reading import fetch_all, fetch_first, read_only
-from adapters.sql.tables import UtcDateTime, event_co_organizers, events, users
+from adapters.sql.tables import UtcDateTime, event_co_organizers, events, registrations, users
 from application.ports.queries import (
     CoOrganizerView,
     EventCriteria,
@@ -120,6 +120,15 @@ class SqlEventQueries(EventQueries):
         statement = _views().where(events.c.id == event_id)
         row = await fetch_first(self._engine, statement)
         return None if row is None else event_view_from_row(row)
+
+    async def checked_in_count(self, event_id: UUID) -> int:
+        statement = (
+            select(func.count().label("checked_in"))
+            .select_from(registrations)
+            .where(registrations.c.event_id == event_id, registrations.c.checked_in_at.is_not(None))
+        )
+        row = await fetch_first(self._engine, statement)
+        return int(row["checked_in"]) if row is not None else 0
 
     async def co_organizers(self, event_id: UUID) -> list[CoOrganizerView]:
         statement = (

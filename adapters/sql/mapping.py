@@ -202,6 +202,8 @@ def registration_values(registration: Registration) -> dict[str, Any]:
         "waitlist_ticket": registration.waitlist_ticket,
         "created_at": registration.created_at,
         "updated_at": registration.updated_at,
+        "ticket_code": registration.ticket_code,
+        "checked_in_at": registration.checked_in_at,
     }
 
 
@@ -214,6 +216,8 @@ def registration_from_row(row: Row) -> Registration:
         waitlist_ticket=row["waitlist_ticket"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        ticket_code=row["ticket_code"],
+        checked_in_at=row["checked_in_at"],
     )
 
 

@@ -121,6 +121,8 @@ def _registration(row: RowMapping) -> RegistrationView:
         waitlist_position=row["waitlist_position"],
         created_at=row["created_at"],
         event=event_summary_from_row(row),
+        ticket_code=row["ticket_code"],
+        checked_in_at=row["checked_in_at"],
     )
 
 

@@ -63,6 +63,8 @@ def _view(row: Any, *, user: bool = False, event: bool = False) -> RegistrationV
         status=RegistrationStatus(row["status"]),
         waitlist_position=row["waitlist_position"],
         created_at=row["created_at"],
+        ticket_code=row["ticket_code"],
+        checked_in_at=row["checked_in_at"],
         user=PersonSummary(id=row["user_id"], full_name=row["user_full_name"]) if user else None,
         event=event_summary_from_row(row) if event else None,
     )

@@ -55,6 +55,7 @@ class SqlRegistrationRepository(RegistrationRepository):
             .values(
                 status=registration.status.value,
                 waitlist_ticket=registration.waitlist_ticket,
+                ticket_code=registration.ticket_code,
                 updated_at=registration.updated_at,
             )
         )
@@ -108,6 +109,31 @@ class SqlRegistrationRepository(RegistrationRepository):
         )
         result = await self._connection.execute(statement)
         return [registration_from_row(row) for row in result.mappings()]
+
+    async def find_by_ticket(self, event_id: UUID, ticket_code: str) -> Registration | None:
+        return await self._first(
+            select(registrations).where(
+                registrations.c.event_id == event_id, registrations.c.ticket_code == ticket_code
+            )
+        )
+
+    async def check_in(
+        self, event_id: UUID, ticket_code: str, now: datetime
+    ) -> Registration | None:
+        # Never read-then-write: the WHERE clause is the decision, so the database
+        # lets exactly one of any number of concurrent scans change the row.
+        statement = (
+            update(registrations)
+            .where(
+                registrations.c.event_id == event_id,
+                registrations.c.ticket_code == ticket_code,
+                registrations.c.status == RegistrationStatus.CONFIRMED.value,
+                registrations.c.checked_in_at.is_(None),
+            )
+            .values(checked_in_at=now)
+            .returning(*registrations.c)
+        )
+        return await self._first(statement)
 
     async def _first(self, statement: Executable) -> Registration | None:
         row = (await self._connection.execute(statement)).mappings().first()

@@ -213,6 +213,9 @@ registrations = Table(
     Column("waitlist_ticket", Integer(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    #: Random (domain/registration.py), unique, NULL while waitlisted (migration 0012).
+    Column("ticket_code", String(64), nullable=True),
+    Column("checked_in_at", UtcDateTime(), nullable=True),
     UniqueConstraint("event_id", "user_id"),
     # Also serves the waitlist head: event_id = ? ORDER BY waitlist_ticket.
     UniqueConstraint("event_id", "waitlist_ticket"),
@@ -228,6 +231,7 @@ Index(
     registrations.c.id,
 )
 Index("ix_registrations_user_id", registrations.c.user_id)
+Index("ix_registrations_ticket_code", registrations.c.ticket_code, unique=True)
 
 #: Who manages an event alongside its organizer (migration 0011). Deleting the event
 #: deletes its rows; erasing a user deletes theirs (application/accounts.py).

@@ -92,6 +92,8 @@ class EventView:
     updated_at: datetime
     #: From the search's `near` point (to the metre, rounded down); None without one.
     distance_km: float | None = None
+    #: How many tickets were scanned: only for the event's managers, None for others.
+    checked_in_count: int | None = None
 
     @property
     def available_seats(self) -> int:
@@ -129,6 +131,9 @@ class RegistrationView:
     created_at: datetime
     event: EventSummary | None = None
     user: PersonSummary | None = None
+    #: Only for its holder and the event's managers (every reader of these views is one).
+    ticket_code: str | None = None
+    checked_in_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,6 +219,10 @@ class EventQueries(Protocol):
 
     async def co_organizers(self, event_id: UUID) -> list[CoOrganizerView]:
         """The event's co-organizers, in the order they were added (then by id)."""
+        ...
+
+    async def checked_in_count(self, event_id: UUID) -> int:
+        """How many of the event's registrations were checked in (for its managers)."""
         ...
 
     async def count(self, criteria: EventCriteria, *, exact_up_to: int) -> Total:

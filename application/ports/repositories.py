@@ -103,6 +103,19 @@ class RegistrationRepository(Protocol):
         """Every registration the user holds or held, of any status and event."""
         ...
 
+    async def find_by_ticket(self, event_id: UUID, ticket_code: str) -> Registration | None:
+        """The event's registration (of any status) holding this ticket code."""
+        ...
+
+    async def check_in(
+        self, event_id: UUID, ticket_code: str, now: datetime
+    ) -> Registration | None:
+        """Mark the ticket checked in at `now`, in one conditional write: only a
+        confirmed registration of this event not yet checked in is changed, so of
+        any number of concurrent scans exactly one succeeds. The changed
+        registration, or None when nothing matched (the caller finds out why)."""
+        ...
+
 
 class SessionRepository(Protocol):
     async def get(self, session_id: UUID) -> AuthSession | None: ...

@@ -49,7 +49,8 @@ class UnitOfWork(Protocol):
         """Hand over a fact that belongs to no aggregate (a refused sign-in changes
         nothing, yet is audited): translated at once, like an aggregate's facts when
         it is written, and committed with the unit of work (docs/adr/0008-audit-log.md).
-        Facts about changes are recorded by their aggregates, never through here."""
+        Facts about changes are recorded by their aggregates, never through here, but
+        for a check-in (`CheckedIn`): a conditional write no aggregate makes."""
         ...
 
 

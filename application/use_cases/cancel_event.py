@@ -9,6 +9,7 @@ from application.ports.queries import EventQueries, EventView
 from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.principal import Principal
+from application.use_cases.get_event import co_organizer_ids, with_manager_figures
 from domain.event import Event
 
 
@@ -53,4 +54,6 @@ class CancelEvent:
             await uow.commit()
         view = await self._queries.get(command.event_id)
         assert view is not None, "an event committed a moment ago must be readable"
-        return view
+        return await with_manager_figures(
+            self._queries, view, command.actor, await co_organizer_ids(self._queries, view.id)
+        )

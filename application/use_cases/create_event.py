@@ -10,6 +10,7 @@ from application.ports.security import HtmlSanitizer
 from application.ports.system import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
+from application.use_cases.get_event import with_manager_figures
 from domain.errors import InvalidTransition
 from domain.event import Event, EventStatus, description_input
 from domain.users import Role
@@ -82,4 +83,4 @@ class CreateEvent:
             await uow.commit()
         view = await self._queries.get(event.id)
         assert view is not None, "an event committed a moment ago must be readable"
-        return view
+        return await with_manager_figures(self._queries, view, command.actor)

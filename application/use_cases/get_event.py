@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from uuid import UUID
 
-from application.authorization import visible_event
+from application.authorization import can_manage_event, can_own_event, visible_event
 from application.ports.queries import EventQueries, EventView
 from application.principal import Principal
-from domain.event import EventStatus
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -17,7 +17,8 @@ class GetEventCommand:
 
 class GetEvent:
     """Read one event. A draft the caller may not manage (as its owner, a
-    co-organizer or an admin) is reported as not found, so its existence does not leak."""
+    co-organizer or an admin) is reported as not found, so its existence does not leak.
+    Its managers also see how many tickets were checked in (`checked_in_count`)."""
 
     def __init__(self, queries: EventQueries) -> None:
         self._queries = queries
@@ -25,9 +26,28 @@ class GetEvent:
     async def execute(self, command: GetEventCommand) -> EventView:
         view = await self._queries.get(command.event_id)
         co_organizers: frozenset[UUID] = frozenset()
-        if view is not None and view.status is EventStatus.DRAFT and command.actor is not None:
+        if (
+            view is not None
+            and command.actor is not None
+            and not can_own_event(command.actor, view)
+        ):
             co_organizers = await co_organizer_ids(self._queries, view.id)
-        return visible_event(command.actor, view, command.event_id, co_organizers)
+        visible = visible_event(command.actor, view, command.event_id, co_organizers)
+        return await with_manager_figures(self._queries, visible, command.actor, co_organizers)
+
+
+async def with_manager_figures(
+    queries: EventQueries,
+    view: EventView,
+    actor: Principal | None,
+    co_organizers: Collection[UUID] = (),
+) -> EventView:
+    """The view with what only the event's managers see (`checked_in_count`); as it
+    is for everyone else. Every use case answering with an Event goes through here,
+    so one caller sees the same Event (and `ETag`) from each of them."""
+    if not can_manage_event(actor, view, co_organizers):
+        return view
+    return replace(view, checked_in_count=await queries.checked_in_count(view.id))
 
 
 async def co_organizer_ids(queries: EventQueries, event_id: UUID) -> frozenset[UUID]:

@@ -71,4 +71,5 @@ class RegisterForEvent:
             status=registration.status,
             waitlist_position=event.position_of_newcomer(registration),
             created_at=registration.created_at,
+            ticket_code=registration.ticket_code,
         )

@@ -13,6 +13,7 @@ from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.principal import Principal
 from application.use_cases.cancel_event import cancel_and_release
+from application.use_cases.get_event import co_organizer_ids, with_manager_figures
 from domain.errors import InvalidTransition, NotAllowed
 from domain.event import Event, EventStatus, description_input
 from domain.values import Capacity, Location
@@ -91,7 +92,9 @@ class UpdateEvent:
             await uow.commit()
         view = await self._queries.get(command.event_id)
         assert view is not None, "an event committed a moment ago must be readable"
-        return view
+        return await with_manager_figures(
+            self._queries, view, command.actor, await co_organizer_ids(self._queries, view.id)
+        )
 
     async def _resize(
         self, uow: UnitOfWork, event: Event, capacity: Capacity, now: datetime

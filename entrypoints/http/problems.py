@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -23,6 +24,7 @@ from application.errors import (
 )
 from application.ports.storage import StorageUnavailable
 from domain.errors import (
+    AlreadyCheckedIn,
     Conflict,
     DomainError,
     InvalidCredentials,
@@ -48,6 +50,8 @@ class Problem(msgspec.Struct, omit_defaults=True, frozen=True):
     status: int
     detail: str = ""
     errors: list[FieldError] = msgspec.field(default_factory=list)
+    #: `/problems/already-checked-in` only: when the ticket was first checked in.
+    checked_in_at: datetime | None = None
 
 
 def problem_response(
@@ -57,6 +61,7 @@ def problem_response(
     *,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    checked_in_at: datetime | None = None,
 ) -> Response[Problem]:
     return Response(
         Problem(
@@ -65,6 +70,7 @@ def problem_response(
             status=status,
             detail=detail,
             errors=errors or [],
+            checked_in_at=checked_in_at,
         ),
         status_code=status,
         media_type=PROBLEM_JSON,
@@ -108,7 +114,15 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Respons
             headers["RateLimit"] = f"{name};r=0;t={exc.retry_after}"
     else:
         slug = exc.code
-    return problem_response(status, slug, exc.detail, errors=errors, headers=headers or None)
+    first_check_in = exc.checked_in_at if isinstance(exc, AlreadyCheckedIn) else None
+    return problem_response(
+        status,
+        slug,
+        exc.detail,
+        errors=errors,
+        headers=headers or None,
+        checked_in_at=first_check_in,
+    )
 
 
 def validation_error_handler(

@@ -63,6 +63,10 @@ class CountingEventQueries(EventQueries):
         self.reads += 1
         return await self.inner.co_organizers(event_id)
 
+    async def checked_in_count(self, event_id: UUID) -> int:
+        self.reads += 1
+        return await self.inner.checked_in_count(event_id)
+
 
 def counting(api: Api) -> CountingEventQueries:
     queries = CountingEventQueries(api.container.event_queries())

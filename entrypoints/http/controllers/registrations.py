@@ -11,11 +11,12 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
 from application.ports.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
 from application.principal import Principal
+from application.use_cases.check_in import CheckInAttendee, CheckInCommand
 from application.use_cases.leave_event import LeaveEvent, LeaveEventCommand
 from application.use_cases.list_attendees import ListAttendees, ListAttendeesCommand
 from application.use_cases.register_for_event import RegisterForEvent, RegisterForEventCommand
@@ -26,6 +27,7 @@ from entrypoints.http.guards import requires_bearer
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import BEARER, responses
 from entrypoints.http.paging import Limit, page_request, query_fingerprint
+from entrypoints.http.schemas.check_ins import CheckInIn, CheckInOut
 from entrypoints.http.schemas.registrations import RegistrationOut, RegistrationPage
 
 Principal_ = NamedDependency[Principal | None]
@@ -36,6 +38,8 @@ CSV_COLUMNS = (
     "status",
     "waitlist_position",
     "joined_at",
+    "checked_in_at",
+    "ticket_code",
 )
 
 
@@ -105,6 +109,33 @@ class RegistrationsController(Controller):
                 actor=principal, event_id=event_id, registration_id=registration_id
             )
         )
+
+    @idempotent
+    @post(
+        "/check-ins",
+        status_code=201,
+        summary="Check someone in by their ticket code (owner, co-organizer, admin)",
+        description=(
+            "Exactly once per ticket: of any number of simultaneous scans of one code, one "
+            "is 201 and every other one a 409 `/problems/already-checked-in` whose "
+            "`checked_in_at` is the first check-in's time. A code that is not a "
+            "registration of this event (another event's included) is 404; a cancelled "
+            "registration's code is 409 `/problems/ticket-not-valid` (waitlisted places "
+            "have no code until they are promoted)."
+        ),
+        responses=responses(400, 401, 403, 404, 409, 413, 415, 429),
+    )
+    async def check_in(
+        self,
+        event_id: FromPath[UUID],
+        data: JSONBody[CheckInIn],
+        principal: Principal_,
+        check_in_attendee: NamedDependency[CheckInAttendee],
+    ) -> Response[CheckInOut]:
+        view = await check_in_attendee.execute(
+            CheckInCommand(actor=principal, event_id=event_id, ticket_code=data.ticket_code)
+        )
+        return Response(CheckInOut.of(view), status_code=201)
 
     @get(
         "/attendees",
@@ -184,6 +215,8 @@ async def _csv_rows(use_case: ListAttendees, command: ListAttendeesCommand) -> A
                         item.status.value,
                         item.waitlist_position,
                         item.created_at.isoformat(),
+                        item.checked_in_at.isoformat() if item.checked_in_at else "",
+                        item.ticket_code,
                     )
                 ]
             )

@@ -129,6 +129,18 @@ class EventOut(Struct, frozen=True):
     organizer: PersonOut
     created_at: datetime
     updated_at: datetime
+    checked_in_count: (
+        Annotated[
+            int,
+            Meta(
+                ge=0,
+                description="How many tickets were checked in. Only for the event's managers "
+                "(owner, co-organizers, admins) reading one event; absent for everyone else "
+                "and in listings",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
 
     @classmethod
     def of(cls, view: EventView) -> EventOut:
@@ -157,6 +169,7 @@ class EventOut(Struct, frozen=True):
             organizer=PersonOut.of(view.organizer),
             created_at=view.created_at,
             updated_at=view.updated_at,
+            checked_in_count=UNSET if view.checked_in_count is None else view.checked_in_count,
         )
 
 

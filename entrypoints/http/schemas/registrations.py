@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from application.ports.queries import EventSummary, RegistrationView
 from entrypoints.http.schemas.events import PersonOut, StatusName
@@ -39,8 +39,21 @@ class RegistrationOut(Struct, frozen=True, omit_defaults=True):
     status: RegistrationStatusName
     waitlist_position: int | None
     created_at: datetime
+    #: Always present (null until the ticket is scanned).
+    checked_in_at: datetime | None
     event: EventSummaryOut | None = None
     user: PersonOut | None = None
+    ticket_code: (
+        Annotated[
+            str,
+            Meta(
+                description="What the door scans (also in the confirmation mail as a QR code). "
+                "Only ever shown to the registration's holder and the event's managers; absent "
+                "while waitlisted (a promotion issues it)"
+            ),
+        ]
+        | None
+    ) = None
 
     @classmethod
     def of(cls, view: RegistrationView) -> RegistrationOut:
@@ -51,6 +64,8 @@ class RegistrationOut(Struct, frozen=True, omit_defaults=True):
             status=view.status.value,
             waitlist_position=view.waitlist_position,
             created_at=view.created_at,
+            checked_in_at=view.checked_in_at,
+            ticket_code=view.ticket_code,
             event=EventSummaryOut.of(view.event) if view.event else None,
             user=PersonOut.of(view.user) if view.user else None,
         )
