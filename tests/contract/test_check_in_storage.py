@@ -105,7 +105,7 @@ async def test_a_promotion_stores_the_new_ticket_code(backend: Backend) -> None:
     await store(backend, owner, guest, event, waiting)
     async with backend.uow() as uow:
         found = await uow.registrations.get(waiting.id)
-        assert found is not None and found.ticket_code is None
+        assert found is not None and not found.ticket_code
         found.confirm(NOW)
         await uow.registrations.save(found)
         await uow.commit()
