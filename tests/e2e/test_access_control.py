@@ -53,7 +53,7 @@ class World:
     bystander: Caller
     #: published: an event everyone (callers and bystander) has joined; open: a
     #: published event nobody has joined; draft: an unpublished event; all by `owner`.
-    #: registration: the bystander's registration for `published`.
+    #: registration: the bystander's registration for `published`; ticket: its code.
     ids: dict[str, str]
 
     def resolve(self, key: str, caller: Caller) -> str:
@@ -98,11 +98,11 @@ async def build_world(api: Api) -> World:
             headers=owner.headers,
         )
         assert added.status_code == 201, added.text
-    registration = ""
+    registration = ticket = ""
     for name in ("attendee", "owner", "other", "admin", "co-organizer", "bystander"):
         joined = await api.join(signed_in[name], published["id"])
         if name == "bystander":
-            registration = joined["id"]
+            registration, ticket = joined["id"], joined["ticket_code"]
     return World(
         callers={"anonymous": ANONYMOUS, **{name: signed_in[name] for name in CALLERS[1:]}},
         bystander=signed_in["bystander"],
@@ -111,6 +111,7 @@ async def build_world(api: Api) -> World:
             "open": open_event["id"],
             "draft": draft["id"],
             "registration": registration,
+            "ticket": ticket,
         },
     )
 
@@ -198,6 +199,19 @@ def _own_export_only(world: World, caller: str, response: httpx.Response) -> str
         return "the export is of someone else"
     if world.ids["registration"] in response.text or world.bystander.email in response.text:
         return "the export shows the bystander's data"
+    return None
+
+
+def _bystanders_ticket(world: World, caller: Caller) -> dict[str, Any]:
+    return {"ticket_code": world.ids["ticket"]}
+
+
+def _ticket_shown_to_managers_only(
+    world: World, caller: str, response: httpx.Response
+) -> str | None:
+    """A refusal must not echo the code; a check-in names the person, not the code."""
+    if world.ids["ticket"] in response.text:
+        return "the response shows the ticket code"
     return None
 
 
@@ -392,6 +406,24 @@ TABLE: list[Row] = [
         (401, 404, 404, 404, 404, 404),
         target={"event_id": "draft", "registration_id": "registration"},
         note="a registration is found only under its own event",
+    ),
+    # -- check-in (the event's managers) --------------------------------------------------
+    Row(
+        "POST",
+        f"{EID}/check-ins",
+        (401, 403, 201, 403, 201, 201),
+        target={"event_id": "published"},
+        json=_bystanders_ticket,
+        check=_ticket_shown_to_managers_only,
+    ),
+    Row(
+        "POST",
+        f"{EID}/check-ins",
+        (401, 404, 404, 404, 404, 404),
+        target={"event_id": "draft"},
+        json=_bystanders_ticket,
+        check=_ticket_shown_to_managers_only,
+        note="another event's ticket is unknown here; the draft itself is hidden from others",
     ),
     # -- co-organizers (add and remove: owner, admin; list: the event's managers) ----------
     Row(

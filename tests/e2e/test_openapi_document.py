@@ -76,6 +76,7 @@ CONTRACT = {
     ("post", f"{API}/events/{{event_id}}/co-organizers"),  # v1.1: Co-organizers
     ("get", f"{API}/events/{{event_id}}/co-organizers"),
     ("delete", f"{API}/events/{{event_id}}/co-organizers/{{user_id}}"),
+    ("post", f"{API}/events/{{event_id}}/check-ins"),  # v1.1: Check-in
     ("get", "/health/live"),
     ("get", "/health/ready"),
 }

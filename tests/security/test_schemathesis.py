@@ -126,8 +126,10 @@ IDEMPOTENT = (
     "ApiV1EventsCreate",
     "ApiV1EventsEventIdCancelCancel",
     "ApiV1EventsEventIdRegistrationsJoin",
+    "ApiV1EventsEventIdCheckInsCheckIn",
 )
 REFUSALS["ApiV1EventsEventIdRegistrationsJoin"] = ("422", REUSED_KEY)
+REFUSALS["ApiV1EventsEventIdCheckInsCheckIn"] = ("422", REUSED_KEY)
 EXTRA_STATUSES = {
     "ApiV1EventsEventIdUpdate": ["412"],
     **{operation: ["422"] for operation in IDEMPOTENT},
