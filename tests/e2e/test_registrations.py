@@ -12,7 +12,16 @@ import httpx
 from domain.users import Role
 from tests.e2e.conftest import API, Api, Caller, assert_problem, in_days, rfc3339
 
-CSV_HEADER = ["registration_id", "user_id", "full_name", "status", "waitlist_position", "joined_at"]
+CSV_HEADER = [
+    "registration_id",
+    "user_id",
+    "full_name",
+    "status",
+    "waitlist_position",
+    "joined_at",
+    "checked_in_at",
+    "ticket_code",
+]
 
 
 async def join(api: Api, caller: Caller, event_id: str) -> httpx.Response:
@@ -37,7 +46,16 @@ async def test_joining_confirms_a_seat(api: Api) -> None:
 
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"id", "event_id", "user_id", "status", "waitlist_position", "created_at"}
+    assert set(body) == {
+        "id",
+        "event_id",
+        "user_id",
+        "status",
+        "waitlist_position",
+        "created_at",
+        "checked_in_at",
+        "ticket_code",
+    }
     assert body["event_id"] == event["id"]
     assert body["user_id"] == attendee.user_id
     assert body["status"] == "confirmed"
