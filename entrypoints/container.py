@@ -290,6 +290,7 @@ class Container(containers.DeclarativeContainer):
         event_queries,
         clock,
         delivery_policy,
+        registrations=registration_queries,
     )
     locate_events = providers.Factory(LocateEvents, event_locations, geocoder, uow, clock)
     expired_records = providers.Singleton(SqlExpiredRecords, engine)

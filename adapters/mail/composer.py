@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from adapters.icalendar_invites import deleted_event_calendar, event_calendar
+from adapters.mail.ticket_qr import ticket_qr_png
 from application.plain_text import html_to_text
 from application.ports.notifications import Notification, NotificationKind, Recipient
 from application.ports.queries import EventView
@@ -47,6 +48,11 @@ INVITE_METHODS: dict[NotificationKind, str] = {
     Kind.EVENT_CANCELLED: "CANCEL",
     Kind.EVENT_DELETED: "CANCEL",
 }
+#: The mails that carry the seat's ticket: its code as text, and as a QR code image
+#: inline in the HTML part (multipart/related, `cid:`). The worker adds the code to
+#: the details at delivery (application/use_cases/deliver_notifications.py).
+TICKET_KINDS = frozenset({Kind.REGISTRATION_CONFIRMED, Kind.REGISTRATION_PROMOTED})
+TICKET_CID = "ticket-qr@eventapi"
 
 
 class MailComposer:
@@ -100,6 +106,18 @@ class MailComposer:
         message.add_alternative(
             environment.get_template(f"{kind}.html").render(context), subtype="html"
         )
+        ticket = context["ticket"]
+        if ticket is not None:
+            html = message.get_body(preferencelist=("html",))
+            assert isinstance(html, MIMEPart), "the HTML part was added just above"
+            html.add_related(
+                ticket_qr_png(ticket["code"]),
+                maintype="image",
+                subtype="png",
+                cid=f"<{TICKET_CID}>",
+                filename="ticket.png",
+                disposition="inline",
+            )
         invite = self._invite(notification, recipient, event, now)
         if invite is not None:
             method, body = invite
@@ -164,6 +182,7 @@ class MailComposer:
             "place_changed": details.get("place_changed") == "true",
             "reason": details.get("reason", ""),
             "link": self._token_link(notification),
+            "ticket": _ticket(notification),
         }
 
     def _token_link(self, notification: Notification) -> dict[str, str] | None:
@@ -239,6 +258,13 @@ def when(starts_at: datetime, ends_at: datetime, timezone: str) -> str:
     if start.date() == end.date():
         return f"{day}, {start:%H:%M}{EN_DASH}{end:%H:%M} ({timezone})"
     return f"{day} {start:%H:%M} {EN_DASH} {end:%a} {end.day} {end:%b %Y} {end:%H:%M} ({timezone})"
+
+
+def _ticket(notification: Notification) -> dict[str, str] | None:
+    code = notification.details.get("ticket_code", "")
+    if notification.kind not in TICKET_KINDS or not code:
+        return None
+    return {"code": code, "cid": TICKET_CID}
 
 
 def _whole(text: str | None) -> int:

@@ -271,6 +271,12 @@ class MemoryRegistrationQueries(RegistrationQueries):
         result = keyset_page(found, lambda r: (events[r.event_id].window.starts_at, r.id), page)
         return Page(items=[self._view(r, with_event=True) for r in result.items], next=result.next)
 
+    async def ticket_code(self, event_id: UUID, user_id: UUID) -> str | None:
+        for r in self._store.state.registrations.values():
+            if (r.event_id, r.user_id) == (event_id, user_id):
+                return r.ticket_code if r.status is RegistrationStatus.CONFIRMED else None
+        return None
+
     async def calendar(self, user_id: UUID, *, ending_after: datetime) -> list[CalendarEntry]:
         events = self._store.state.events
         found = [

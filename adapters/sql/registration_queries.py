@@ -121,6 +121,15 @@ class SqlRegistrationQueries(RegistrationQueries):
             views, page, lambda view: Keyset(view.event.starts_at if view.event else None, view.id)
         )
 
+    async def ticket_code(self, event_id: UUID, user_id: UUID) -> str | None:
+        statement = select(registrations.c.ticket_code).where(
+            registrations.c.event_id == event_id,
+            registrations.c.user_id == user_id,
+            registrations.c.status == RegistrationStatus.CONFIRMED.value,
+        )
+        row = await fetch_first(self._engine, statement)
+        return None if row is None else row["ticket_code"]
+
     async def calendar(self, user_id: UUID, *, ending_after: datetime) -> list[CalendarEntry]:
         organizers = users.alias("organizers")
         statement = (

@@ -246,6 +246,11 @@ class RegistrationQueries(Protocol):
         """A user's registrations with event summaries, by event start time."""
         ...
 
+    async def ticket_code(self, event_id: UUID, user_id: UUID) -> str | None:
+        """The code of the user's confirmed seat at the event; None without one
+        (waitlisted, cancelled, left, or never there)."""
+        ...
+
     async def calendar(self, user_id: UUID, *, ending_after: datetime) -> list[CalendarEntry]:
         """The user's confirmed and waitlisted registrations for published events
         that end after `ending_after`, with the events, by (start, event id): one

@@ -17,10 +17,14 @@ from application.ports.notifications import (
     Notifier,
     Recipient,
 )
-from application.ports.queries import EventQueries, EventView, UserQueries
+from application.ports.queries import EventQueries, EventView, RegistrationQueries, UserQueries
 from application.ports.system import Clock
 
 log = logging.getLogger(__name__)
+#: The mails that carry the seat's ticket code (adapters/mail/composer.py shows it).
+TICKET_KINDS = frozenset(
+    {NotificationKind.REGISTRATION_CONFIRMED, NotificationKind.REGISTRATION_PROMOTED}
+)
 
 MAX_ERROR_LENGTH = 1000
 
@@ -64,6 +68,9 @@ class DeliverNotifications:
     - Rows not tried by half the lease are given back, unattempted.
     - The row is marked sent right after the notifier returns; a crash between
       the two means one more delivery, with the same Message-ID.
+    - A confirmation or promotion carries the seat's ticket code, read from
+      `registrations` at delivery (never stored in the outbox): a seat given up
+      since is mailed without one. Without `registrations`, no mail has a code.
     """
 
     def __init__(
@@ -75,6 +82,8 @@ class DeliverNotifications:
         clock: Clock,
         policy: DeliveryPolicy | None = None,
         jitter: Callable[[], float] | None = None,
+        *,
+        registrations: RegistrationQueries | None = None,
     ) -> None:
         self._queue = queue
         self._notifier = notifier
@@ -83,6 +92,7 @@ class DeliverNotifications:
         self._clock = clock
         self._policy = policy or DeliveryPolicy()
         self._jitter = jitter or random.SystemRandom().random
+        self._registrations = registrations
 
     async def execute(self) -> BatchReport:
         policy = self._policy
@@ -126,6 +136,7 @@ class DeliverNotifications:
                 and notification.kind is not NotificationKind.EVENT_DELETED
             ):
                 return await self._skip(item, "the event no longer exists")
+            notification = await self._with_ticket(notification)
             await self._notifier.deliver(
                 notification,
                 recipient=Recipient(id=user.id, email=user.email, full_name=user.full_name),
@@ -158,6 +169,20 @@ class DeliverNotifications:
             return Outcome.RETRY if retried else Outcome.LOST
         sent = await self._queue.mark_sent(item, now=self._clock.now())
         return Outcome.SENT if sent else Outcome.LOST
+
+    async def _with_ticket(self, notification: Notification) -> Notification:
+        if (
+            notification.kind not in TICKET_KINDS
+            or notification.event_id is None
+            or self._registrations is None
+        ):
+            return notification
+        code = await self._registrations.ticket_code(
+            notification.event_id, notification.recipient_id
+        )
+        if code is None:
+            return notification
+        return replace(notification, details={**notification.details, "ticket_code": code})
 
     async def _event(
         self, event_id: UUID | None, events: dict[UUID, EventView | None]
