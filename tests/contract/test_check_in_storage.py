@@ -138,3 +138,19 @@ async def test_read_views_carry_the_code_and_the_check_in(backend: Backend) -> N
     )
     assert [(v.ticket_code, v.checked_in_at) for v in mine.items] == [(seat.ticket_code, NOW)]
     assert await backend.events.checked_in_count(event.id) == 1
+
+
+async def test_the_ticket_code_of_a_confirmed_seat_for_delivery(backend: Backend) -> None:
+    owner, guest, waiting, stranger = (a_user() for _ in range(4))
+    event = an_event(owner)
+    seat = a_registration(event, guest)
+    waitlisted = a_registration(event, waiting, status=WAITLISTED, ticket=1)
+    await store(backend, owner, guest, waiting, stranger, event, seat, waitlisted)
+
+    assert await backend.registrations.ticket_code(event.id, guest.id) == seat.ticket_code
+    assert await backend.registrations.ticket_code(event.id, waiting.id) is None
+    assert await backend.registrations.ticket_code(event.id, stranger.id) is None
+    async with backend.uow() as uow:
+        await uow.registrations.cancel_all(event.id, NOW)
+        await uow.commit()
+    assert await backend.registrations.ticket_code(event.id, guest.id) is None

@@ -188,3 +188,24 @@ async def test_a_replayed_scan_with_the_same_idempotency_key_answers_the_same(ap
 
     assert first.status_code == replay.status_code == 201
     assert replay.json() == first.json()
+
+
+async def test_an_erased_persons_ticket_is_gone_everywhere(api: Api) -> None:
+    owner = await api.user(Role.ORGANIZER, name="owner")
+    guest = await api.user(name="guest")
+    event = await api.published_event(owner)
+    joined = await api.client.post(
+        f"{E}/{event['id']}/registrations",
+        headers={**guest.headers, "Idempotency-Key": "join-once"},
+    )
+    code = joined.json()["ticket_code"]
+    assert (await scan(api, owner, event["id"], code)).status_code == 201
+    assert code in repr(api.snapshot())  # the registration, and the stored join answer
+
+    erased = await api.client.delete(f"{API}/users/me", headers=guest.headers)
+
+    assert erased.status_code == 204, erased.text
+    assert code not in repr(api.snapshot())  # no table, the outbox included, keeps it
+    assert_problem(await scan(api, owner, event["id"], code), 404)
+    listed = await api.client.get(f"{E}/{event['id']}/attendees", headers=owner.headers)
+    assert listed.json()["items"] == []

@@ -316,9 +316,25 @@ def test_the_readme_tour_works_against_eventapi_serve(server: Server) -> None:
         response = http.post(f"{API}/events/{event['id']}/registrations", headers=keyed)
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "confirmed"
+        ticket = response.json()["ticket_code"]
         again = http.post(f"{API}/events/{event['id']}/registrations", headers=keyed)
         assert (again.status_code, again.content) == (201, response.content)
         assert again.headers["Idempotent-Replayed"] == "true"
+        # Olivia checks Sam in at the door with the code from his join: once.
+        assert "| json ticket_code)" in tour.text
+        assert '"$API/events/$EVENT_ID/check-ins" -H "Authorization: Bearer $OLIVIA"' in tour.text
+        scan = {"ticket_code": ticket}
+        checked = http.post(
+            f"{API}/events/{event['id']}/check-ins", json=scan, headers=bearer(token)
+        )
+        assert checked.status_code == 201, checked.text
+        assert checked.json()["user"]["full_name"] == sam_signup["full_name"]
+        twice = http.post(f"{API}/events/{event['id']}/check-ins", json=scan, headers=bearer(token))
+        assert twice.status_code == 409, twice.text
+        assert twice.json()["type"] == "/problems/already-checked-in"
+        assert twice.json()["checked_in_at"] == checked.json()["checked_in_at"]
+        managed = http.get(f"{API}/events/{event['id']}", headers=bearer(token)).json()
+        assert managed["checked_in_count"] == 1
         assert http.get(f"{API}/events/{event['id']}").json()["attendee_count"] == 1
         response = http.get(f"{API}/users/me/registrations", headers=bearer(sam))
         assert response.status_code == 200, response.text
