@@ -7,6 +7,7 @@ from uuid import UUID
 from application.authorization import can_manage_event, can_own_event, visible_event
 from application.ports.queries import EventQueries, EventView
 from application.principal import Principal
+from domain.users import Role
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,10 +27,12 @@ class GetEvent:
     async def execute(self, command: GetEventCommand) -> EventView:
         view = await self._queries.get(command.event_id)
         co_organizers: frozenset[UUID] = frozenset()
+        actor = command.actor
         if (
             view is not None
-            and command.actor is not None
-            and not can_own_event(command.actor, view)
+            and actor is not None
+            and actor.role is Role.ORGANIZER  # only organizers co-organize
+            and not can_own_event(actor, view)
         ):
             co_organizers = await co_organizer_ids(self._queries, view.id)
         visible = visible_event(command.actor, view, command.event_id, co_organizers)
