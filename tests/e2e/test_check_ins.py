@@ -209,3 +209,30 @@ async def test_an_erased_persons_ticket_is_gone_everywhere(api: Api) -> None:
     assert_problem(await scan(api, owner, event["id"], code), 404)
     listed = await api.client.get(f"{E}/{event['id']}/attendees", headers=owner.headers)
     assert listed.json()["items"] == []
+
+
+async def test_a_manager_may_patch_with_the_etag_everybody_else_is_given(api: Api) -> None:
+    owner = await api.user(Role.ORGANIZER, name="owner")
+    event = await api.published_event(owner)
+    shared = (await api.client.get(f"{E}/{event['id']}")).headers["etag"]
+    own = (await api.get_event(event["id"], owner)).headers["etag"]
+    assert own != shared  # the owner's Event has checked_in_count
+
+    by_shared = await api.client.patch(
+        f"{E}/{event['id']}",
+        json={"title": "Renamed"},
+        headers={**owner.headers, "If-Match": shared},
+    )
+    assert by_shared.status_code == 200, by_shared.text
+    assert by_shared.json()["checked_in_count"] == 0
+    by_own = await api.client.patch(
+        f"{E}/{event['id']}",
+        json={"title": "Renamed again"},
+        headers={**owner.headers, "If-Match": by_shared.headers["etag"]},
+    )
+    assert by_own.status_code == 200, by_own.text
+    assert by_own.headers["etag"] == (await api.get_event(event["id"], owner)).headers["etag"]
+    stale = await api.client.patch(
+        f"{E}/{event['id']}", json={"title": "Lost"}, headers={**owner.headers, "If-Match": own}
+    )
+    assert_problem(stale, 412)

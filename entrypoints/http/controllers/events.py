@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -139,6 +140,13 @@ IfMatch = Annotated[
 
 def etag_of(body: EventOut) -> str:
     return '"' + hashlib.sha256(msgspec.json.encode(body)).hexdigest()[:32] + '"'
+
+
+def etags_of(view: EventView) -> set[str]:
+    """What `If-Match` may name: the caller's own ETag, and the one everybody else is
+    given (a manager's Event adds `checked_in_count`, which is no part of what a
+    change could lose), so an ETag from an anonymous or cached read works too."""
+    return {etag_of(EventOut.of(view)), etag_of(EventOut.of(replace(view, checked_in_count=None)))}
 
 
 def _matches(header: str | None, etag: str) -> bool:
@@ -349,7 +357,7 @@ class EventsController(Controller):
         expected: int | None = None
         if if_match is not None:
             current = await get_event.execute(GetEventCommand(actor=principal, event_id=event_id))
-            if not _matches(if_match, etag_of(EventOut.of(current))):
+            if not any(_matches(if_match, etag) for etag in etags_of(current)):
                 raise PreconditionFailed()
             expected = current.revision  # closes the race between this read and the write
         location = given(data.location)
