@@ -374,6 +374,18 @@ class RegistrationMachine(RuleBasedStateMachine):
 
     @invariant()
     @event_created
+    def every_seat_has_its_own_ticket_and_no_waitlist_place_has_one(self) -> None:
+        registrations = self.stored_registrations()
+        for registration in registrations:
+            if registration.status is RegistrationStatus.CONFIRMED:
+                assert registration.ticket_code, registration
+            elif registration.status is RegistrationStatus.WAITLISTED:
+                assert registration.ticket_code is None, registration
+        codes = [r.ticket_code for r in registrations if r.ticket_code is not None]
+        assert len(codes) == len(set(codes))
+
+    @invariant()
+    @event_created
     def a_cancelled_event_holds_nobody(self) -> None:
         event = self.stored_event()
         if event.status is not EventStatus.CANCELLED:
