@@ -164,6 +164,11 @@ class MailComposer:
             "place_changed": details.get("place_changed") == "true",
             "reason": details.get("reason", ""),
             "link": self._token_link(notification),
+            "webhook": {
+                "id": details.get("webhook_id", ""),
+                "url": details.get("url", ""),
+                "failing_since": details.get("failing_since", ""),
+            },
         }
 
     def _token_link(self, notification: Notification) -> dict[str, str] | None:
