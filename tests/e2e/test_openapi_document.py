@@ -76,6 +76,15 @@ CONTRACT = {
     ("post", f"{API}/events/{{event_id}}/co-organizers"),  # v1.1: Co-organizers
     ("get", f"{API}/events/{{event_id}}/co-organizers"),
     ("delete", f"{API}/events/{{event_id}}/co-organizers/{{user_id}}"),
+    # v1.1: Webhooks
+    ("post", f"{API}/webhooks"),
+    ("get", f"{API}/webhooks"),
+    ("get", f"{API}/webhooks/{{webhook_id}}"),
+    ("patch", f"{API}/webhooks/{{webhook_id}}"),
+    ("delete", f"{API}/webhooks/{{webhook_id}}"),
+    ("post", f"{API}/webhooks/{{webhook_id}}/rotate-secret"),
+    ("post", f"{API}/webhooks/{{webhook_id}}/ping"),
+    ("get", f"{API}/webhooks/{{webhook_id}}/deliveries"),
     ("get", "/health/live"),
     ("get", "/health/ready"),
 }

@@ -126,6 +126,7 @@ IDEMPOTENT = (
     "ApiV1EventsCreate",
     "ApiV1EventsEventIdCancelCancel",
     "ApiV1EventsEventIdRegistrationsJoin",
+    "ApiV1WebhooksCreate",
 )
 REFUSALS["ApiV1EventsEventIdRegistrationsJoin"] = ("422", REUSED_KEY)
 EXTRA_STATUSES = {

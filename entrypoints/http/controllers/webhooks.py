@@ -108,7 +108,7 @@ class WebhooksController(Controller):
     @get(
         "/{webhook_id:uuid}",
         summary="A webhook endpoint (owner, admin), without its secret",
-        responses=responses(401, 404, 429),
+        responses=responses(400, 401, 404, 429),
     )
     async def get_webhook(
         self,
@@ -149,7 +149,7 @@ class WebhooksController(Controller):
         "/{webhook_id:uuid}",
         status_code=204,
         summary="Delete a webhook endpoint and its delivery log (owner, admin)",
-        responses=responses(401, 404, 429),
+        responses=responses(400, 401, 404, 429),
     )
     async def delete_webhook(
         self,
@@ -166,7 +166,7 @@ class WebhooksController(Controller):
         description="Until the old secret expires every delivery carries two signatures, "
         "so receivers can switch at their pace. Not `Idempotency-Key`-aware on purpose: "
         "a stored answer would keep the secret.",
-        responses=responses(401, 404, 429),
+        responses=responses(400, 401, 404, 429),
     )
     async def rotate_secret(
         self,
@@ -183,7 +183,7 @@ class WebhooksController(Controller):
         "/{webhook_id:uuid}/ping",
         status_code=202,
         summary="Queue a `webhook.ping` delivery to the endpoint (owner, admin)",
-        responses=responses(401, 404, 429),
+        responses=responses(400, 401, 404, 429),
     )
     async def ping(
         self,
