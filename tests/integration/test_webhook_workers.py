@@ -116,7 +116,7 @@ async def test_two_worker_processes_deliver_every_webhook_exactly_once(
         users.add(payload["data"]["user"]["id"])
     assert users == {str(person.id) for person in people}
     async with postgres_engine.connect() as connection:
-        statuses = dict(
+        statuses: dict[str, int] = dict(
             (
                 await connection.execute(
                     select(outbox.c.status, func.count())
