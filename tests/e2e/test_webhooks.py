@@ -284,3 +284,29 @@ def test_the_reference_library_refuses_a_wrong_secret() -> None:
     Verifier(secret).verify(body, headers)
     with pytest.raises(WebhookVerificationError):
         Verifier(wrong).verify(body, headers)
+
+
+async def test_endpoints_are_exported_without_secrets_and_audited(
+    api: Api, webhook_receiver: WebhookReceiver
+) -> None:
+    owner = await api.user(Role.ORGANIZER, "owner")
+    hook = await subscribe(api, owner, webhook_receiver.url_for("/e"), "event.cancelled")
+    export = await api.client.get(f"{API}/users/me/export", headers=owner.headers)
+    assert export.status_code == 200, export.text
+    [exported] = export.json()["webhooks"]
+    assert exported["id"] == hook["id"] and exported["event_types"] == ["event.cancelled"]
+    assert "whsec_" not in export.text and hook["secret"] not in export.text
+
+    deleted = await api.client.delete(f"{W}/{hook['id']}", headers=owner.headers)
+    assert deleted.status_code == 204
+    admin = await api.admin()
+    for action in ("webhook.created", "webhook.deleted"):
+        audit = await api.client.get(
+            f"{API}/audit-events", params={"action": action}, headers=admin.headers
+        )
+        [entry] = audit.json()["items"]
+        assert (entry["subject_type"], entry["subject_id"], entry["actor_id"]) == (
+            "webhook",
+            hook["id"],
+            owner.user_id,
+        )
