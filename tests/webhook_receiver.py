@@ -140,8 +140,12 @@ class WebhookReceiver:
             self._seen[path] = 0
 
     def release(self) -> None:
-        """Let every held (slow) answer go."""
+        """Let every held (slow) answer go, and answer later slow requests at once."""
         self._released.set()
+
+    def hold(self) -> None:
+        """Hold slow answers again (after a `release`)."""
+        self._released.clear()
 
     # -- observing ------------------------------------------------------------
 

@@ -130,6 +130,21 @@ async def test_a_slow_endpoint_times_out(webhook_receiver: WebhookReceiver) -> N
     assert len(webhook_receiver.requests) == 1  # it got there, and was never answered
 
 
+async def test_a_held_answer_goes_out_when_the_test_releases_it(
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    webhook_receiver.behave("/", Behaviour(slow=True))
+    sending = asyncio.create_task(
+        _open_sender().send(webhook_receiver.url, body=BODY, headers=_headers())
+    )
+    await webhook_receiver.arrivals(1)
+    assert not sending.done()
+
+    webhook_receiver.release()
+
+    assert (await sending).delivered
+
+
 async def test_a_huge_response_is_not_read_beyond_the_cap(
     webhook_receiver: WebhookReceiver,
 ) -> None:
