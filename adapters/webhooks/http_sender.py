@@ -116,7 +116,7 @@ class HttpWebhookSender:
         self._allow_private = allow_private
         self._timeout = timeout
         self._max_response_bytes = max_response_bytes
-        self._ssl_context = ssl_context or httpx.create_ssl_context()
+        self._ssl_context = httpx.create_ssl_context() if ssl_context is None else ssl_context
 
     async def send(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> WebhookResponse:
         """POST `body` to `url`. Raises `DestinationRefused` when the guard refuses,
