@@ -12,6 +12,9 @@ test scripted with `behave(path, Behaviour(...))` (default: 204):
                                      the client hung up;
 - `Behaviour(redirect_to=url)`       302 with `Location: url`.
 
+`WebhookReceiver(tls=server_context)` answers https instead (`tls_for(name)` makes a
+certificate for a host name and the client context that trusts it).
+
 Usable from sync and async tests alike, and from other processes (the worker): it
 runs in its own thread. Waiting for deliveries blocks on a condition
 (`wait_for`, or `await arrivals(...)` from async code), never on a sleep.
@@ -26,10 +29,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import ssl
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Self
 
 LOOPBACK = "127.0.0.1"
@@ -71,12 +78,18 @@ class WebhookReceiver:
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
     requests: list[Received] = field(default_factory=list)
     answers: list[Answered] = field(default_factory=list)
+    #: Serve https with this server context (see `tls_for`).
+    tls: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
         self._released = threading.Event()
         self._changed = threading.Condition()
         self._seen: dict[str, int] = {}
         self._http = ThreadingHTTPServer((LOOPBACK, 0), _handler_for(self))
+        if self.tls is not None:  # the handshake happens in the handler's thread
+            self._http.socket = self.tls.wrap_socket(
+                self._http.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._http.daemon_threads = True
         self._thread = threading.Thread(
             target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -115,7 +128,8 @@ class WebhookReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://{LOOPBACK}:{self.port}"
 
     def url_for(self, path: str = "/") -> str:
         return self.url + path
@@ -126,8 +140,12 @@ class WebhookReceiver:
             self._seen[path] = 0
 
     def release(self) -> None:
-        """Let every held (slow) answer go."""
+        """Let every held (slow) answer go, and answer later slow requests at once."""
         self._released.set()
+
+    def hold(self) -> None:
+        """Hold slow answers again (after a `release`)."""
+        self._released.clear()
 
     # -- observing ------------------------------------------------------------
 
@@ -187,6 +205,20 @@ class WebhookReceiver:
 def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            self.handshake_failed = False
+            if isinstance(self.request, ssl.SSLSocket):
+                self.request.settimeout(_WAIT)
+                try:
+                    self.request.do_handshake()
+                except OSError:  # ssl.SSLError too: the client refused our certificate
+                    self.handshake_failed = True
+            super().setup()
+
+        def handle(self) -> None:
+            if not self.handshake_failed:
+                super().handle()
 
         def do_POST(self) -> None:
             self._handle()
@@ -248,3 +280,42 @@ def _zeros(size: int) -> Iterator[bytes]:
     chunk = bytes(_CHUNK)
     for start in range(0, size, _CHUNK):
         yield chunk[: min(_CHUNK, size - start)]
+
+
+def tls_for(name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for the DNS name `name`: (server context for
+    `WebhookReceiver(tls=...)`, client context that trusts only it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory() as directory:  # load_cert_chain reads files only
+        certificate_file, key_file = Path(directory, "cert.pem"), Path(directory, "key.pem")
+        certificate_file.write_bytes(certificate_pem)
+        key_file.write_bytes(key_pem)
+        server.load_cert_chain(certificate_file, key_file)
+    client = ssl.create_default_context(cadata=certificate_pem.decode("ascii"))
+    return server, client

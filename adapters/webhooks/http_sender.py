@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import ssl
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,6 +47,9 @@ DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+#: A DNS name (IDNA already applied by httpx), an IPv4 or a bracket-less IPv6 literal;
+#: no percent-encoding, no IPv6 zone.
+_HOST: Final = re.compile(rb"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+")
 _NAT64_WELL_KNOWN: Final = ipaddress.IPv6Network("64:ff9b::/96")
 _NAT64_LOCAL_USE: Final = ipaddress.IPv6Network("64:ff9b:1::/48")
 _REFUSED_KINDS: Final = (
@@ -53,8 +57,8 @@ _REFUSED_KINDS: Final = (
     ("is_link_local", "link-local"),
     ("is_multicast", "multicast"),
     ("is_unspecified", "unspecified"),
-    ("is_private", "private"),
     ("is_reserved", "reserved"),
+    ("is_private", "private"),
 )
 
 
@@ -112,7 +116,7 @@ class HttpWebhookSender:
         self._allow_private = allow_private
         self._timeout = timeout
         self._max_response_bytes = max_response_bytes
-        self._ssl_context = ssl_context or httpx.create_ssl_context()
+        self._ssl_context = httpx.create_ssl_context() if ssl_context is None else ssl_context
 
     async def send(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> WebhookResponse:
         """POST `body` to `url`. Raises `DestinationRefused` when the guard refuses,
@@ -143,6 +147,8 @@ class HttpWebhookSender:
             raise DestinationRefused("the webhook URL may not carry a user name or password")
         if not parsed.raw_host:
             raise DestinationRefused("the webhook URL has no host")
+        if not _HOST.fullmatch(parsed.raw_host):
+            raise DestinationRefused("the webhook URL's host is not a host name or an address")
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         return _Target(parsed, parsed.raw_host.decode("ascii"), port)
 

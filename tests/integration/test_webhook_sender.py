@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from adapters.webhooks import HttpWebhookSender
 from application import webhook_signing
 from application.ports.webhooks import DestinationRefused, WebhookSender
-from tests.webhook_receiver import Behaviour, MiB, WebhookReceiver
+from tests.webhook_receiver import Behaviour, MiB, WebhookReceiver, tls_for
 
 BODY = b'{"type":"webhook.ping","timestamp":"2026-11-30T06:00:00Z","data":{}}'
 
@@ -129,6 +130,21 @@ async def test_a_slow_endpoint_times_out(webhook_receiver: WebhookReceiver) -> N
     assert len(webhook_receiver.requests) == 1  # it got there, and was never answered
 
 
+async def test_a_held_answer_goes_out_when_the_test_releases_it(
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    webhook_receiver.behave("/", Behaviour(slow=True))
+    sending = asyncio.create_task(
+        _open_sender().send(webhook_receiver.url, body=BODY, headers=_headers())
+    )
+    await webhook_receiver.arrivals(1)
+    assert not sending.done()
+
+    webhook_receiver.release()
+
+    assert (await sending).delivered
+
+
 async def test_a_huge_response_is_not_read_beyond_the_cap(
     webhook_receiver: WebhookReceiver,
 ) -> None:
@@ -216,6 +232,8 @@ async def test_private_link_local_multicast_and_reserved_addresses_are_refused(u
         "https://user:password@example.com/",
         "https://user@example.com/",
         "https:///no-host",
+        "https://exa%2fmple.com/",
+        "https://[fe80::1%25eth0]/",
         "example.com/no-scheme",
         "",
     ],
@@ -325,3 +343,68 @@ async def test_the_next_checked_address_is_tried_when_one_refuses_connections(
         f"http://two.example.test:{webhook_receiver.port}/", body=BODY, headers=_headers()
     )
     assert response.delivered
+
+
+# -- https: the pinned connection still checks the certificate against the name ----
+
+TLS_NAME = "tls.example.test"
+
+
+@pytest.fixture
+def tls_receiver() -> Iterator[tuple[WebhookReceiver, ssl.SSLContext]]:
+    server, client = tls_for(TLS_NAME)
+    with WebhookReceiver(tls=server) as receiver:
+        yield receiver, client
+
+
+async def test_https_goes_to_the_pinned_address_with_the_name_for_sni_and_certificate(
+    tls_receiver: tuple[WebhookReceiver, ssl.SSLContext],
+    resolve_as: Callable[[str, list[str]], list[str]],
+) -> None:
+    receiver, trust = tls_receiver
+    lookups = resolve_as(TLS_NAME, ["127.0.0.1"])
+    sender = HttpWebhookSender(allow_http=False, allow_private=True, ssl_context=trust)
+
+    response = await sender.send(
+        f"https://{TLS_NAME}:{receiver.port}/hook", body=BODY, headers=_headers()
+    )
+
+    assert response.delivered
+    assert lookups == [TLS_NAME]
+    [request] = receiver.requests
+    assert request.headers["host"] == f"{TLS_NAME}:{receiver.port}"
+    assert request.body == BODY
+
+
+async def test_a_certificate_for_another_name_fails_the_delivery(
+    resolve_as: Callable[[str, list[str]], list[str]],
+) -> None:
+    server, trust = tls_for("someone-else.example.test")
+    resolve_as(TLS_NAME, ["127.0.0.1"])
+    sender = HttpWebhookSender(allow_http=False, allow_private=True, ssl_context=trust)
+    with WebhookReceiver(tls=server) as receiver:
+        with pytest.raises(ConnectionError, match="certificate verify failed"):
+            await sender.send(f"https://{TLS_NAME}:{receiver.port}/", body=BODY, headers=_headers())
+        assert receiver.requests == []
+
+
+async def test_the_certificate_is_checked_against_the_url_not_the_address(
+    tls_receiver: tuple[WebhookReceiver, ssl.SSLContext],
+) -> None:
+    receiver, trust = tls_receiver
+    sender = HttpWebhookSender(allow_http=False, allow_private=True, ssl_context=trust)
+    with pytest.raises(ConnectionError, match="certificate verify failed"):
+        await sender.send(receiver.url_for("/"), body=BODY, headers=_headers())
+    assert receiver.requests == []
+
+
+async def test_without_the_test_authority_a_self_signed_endpoint_is_not_trusted(
+    tls_receiver: tuple[WebhookReceiver, ssl.SSLContext],
+    resolve_as: Callable[[str, list[str]], list[str]],
+) -> None:
+    receiver, _trust = tls_receiver
+    resolve_as(TLS_NAME, ["127.0.0.1"])
+    sender = HttpWebhookSender(allow_http=False, allow_private=True)  # the default trust store
+    with pytest.raises(ConnectionError, match="certificate verify failed"):
+        await sender.send(f"https://{TLS_NAME}:{receiver.port}/", body=BODY, headers=_headers())
+    assert receiver.requests == []
