@@ -276,3 +276,12 @@ def test_the_switches_let_http_and_private_addresses_through() -> None:
     rules = UrlRules(allow_http=True, allow_private=True)
     assert webhook_url("http://127.0.0.1:8080/in", rules) == "http://127.0.0.1:8080/in"
     assert webhook_url("https://hooks.example.org/in", UrlRules()) == "https://hooks.example.org/in"
+
+
+def test_the_http_schema_lists_the_same_types_as_the_core() -> None:
+    from typing import get_args
+
+    from application.ports.webhook_endpoints import WEBHOOK_TYPES
+    from entrypoints.http.schemas.webhooks import WebhookType
+
+    assert get_args(WebhookType) == WEBHOOK_TYPES
