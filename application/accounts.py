@@ -114,6 +114,7 @@ async def erase_account(uow: UnitOfWork, user: User, *, now: datetime) -> None:
     for purpose in TokenPurpose:  # a mailed reset or verification link dies with the account
         await uow.account_tokens.discard_for_user(locked.id, purpose)
     await uow.calendar_feeds.discard(locked.id)  # personal data: the contract says so
+    await uow.webhooks.delete_owned_by(locked.id)  # URLs and secrets are personal data
     await uow.co_organizers.remove_user(locked.id)  # co-organizers' rights are not inherited
     held = {reg.event_id: reg for reg in await uow.registrations.all_for_user(locked.id)}
     organized = await uow.events.open_organized_by(locked.id, ending_after=now)

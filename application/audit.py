@@ -38,10 +38,13 @@ from domain.domain_events import (
     RoleChanged,
     SignInFailed,
     SignInLockedOut,
+    WebhookCreated,
+    WebhookDeleted,
 )
 
 USER = "user"
 EVENT = "event"
+WEBHOOK = "webhook"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,12 @@ AUDITED: Mapping[type[DomainEvent], Translation] = {
     CoOrganizerAdded: co_organizer("event.co_organizer_added"),
     CoOrganizerRemoved: co_organizer("event.co_organizer_removed"),
     AttendeeLeft: _attendee_removed,
+    WebhookCreated: lambda fact: Audited(
+        "webhook.created", WEBHOOK, fact.webhook_id, {"owner_id": str(fact.owner_id)}
+    ),
+    WebhookDeleted: lambda fact: Audited(
+        "webhook.deleted", WEBHOOK, fact.webhook_id, {"owner_id": str(fact.owner_id)}
+    ),
 }
 
 #: Every action the log can hold (the `action` filter's documentation).
@@ -130,6 +139,8 @@ ACTIONS = (
     "event.co_organizer_added",
     "event.co_organizer_removed",
     "attendee.removed",
+    "webhook.created",
+    "webhook.deleted",
 )
 
 

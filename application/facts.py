@@ -35,6 +35,8 @@ from application.ports.audit import ActorContext, AuditLog
 from application.ports.notifications import Outbox
 from application.ports.repositories import EventRepository, UserRepository
 from application.ports.system import IdGenerator
+from application.ports.webhook_endpoints import WebhookRepository
+from application.webhooks import queue_webhooks
 from domain.domain_events import DomainEvent
 from domain.event import Event
 from domain.users import User
@@ -63,12 +65,18 @@ class FactCollector:
     """One per unit of work: wrap its repositories, call `ensure_drained` in `commit`."""
 
     def __init__(
-        self, outbox: Outbox, audit: AuditLog, actors: ActorContext, ids: IdGenerator
+        self,
+        outbox: Outbox,
+        audit: AuditLog,
+        actors: ActorContext,
+        ids: IdGenerator,
+        webhooks: WebhookRepository | None = None,
     ) -> None:
         self._outbox = outbox
         self._audit = audit
         self._actors = actors
         self._ids = ids
+        self._webhooks = webhooks
         self._seen: dict[int, RecordsFacts] = {}
 
     def users(self, repository: UserRepository) -> UserRepository:
@@ -92,8 +100,11 @@ class FactCollector:
         self.track(aggregate)
         return aggregate.pull_recorded()
 
-    async def translate(self, facts: list[DomainEvent]) -> None:
+    async def translate(self, facts: list[DomainEvent], *, event: Event | None = None) -> None:
+        """`event`: the aggregate that recorded `facts`, as written (webhook payloads)."""
         await queue_notifications(self._outbox, facts, self._ids)
+        if self._webhooks is not None:
+            await queue_webhooks(self._webhooks, self._outbox, facts, self._ids, event=event)
         await append_audit_entries(self._audit, facts, self._actors.current(), self._ids)
 
     async def record(self, fact: DomainEvent) -> None:
@@ -146,16 +157,16 @@ class _CollectingEvents(EventRepository):
     async def add(self, event: Event) -> None:
         facts = self._facts.take(event)
         await self._inner.add(event)
-        await self._facts.translate(facts)
+        await self._facts.translate(facts, event=event)
 
     async def save(self, event: Event) -> None:
         facts = self._facts.take(event)
         await self._inner.save(event)
-        await self._facts.translate(facts)
+        await self._facts.translate(facts, event=event)
 
     async def delete(self, event: Event) -> None:
         """Announced first: a broadcast goes to the registrations the delete removes."""
-        await self._facts.translate(self._facts.take(event))
+        await self._facts.translate(self._facts.take(event), event=event)
         await self._inner.delete(event)
 
     async def open_organized_by(self, organizer_id: UUID, *, ending_after: datetime) -> list[UUID]:

@@ -59,6 +59,7 @@ class _InvalidatingUnitOfWork(UnitOfWork):
         self.sessions = inner.sessions
         self.account_tokens = inner.account_tokens
         self.calendar_feeds = inner.calendar_feeds
+        self.webhooks = inner.webhooks
         self.outbox = inner.outbox
         return self
 

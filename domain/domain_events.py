@@ -195,3 +195,16 @@ class SignInLockedOut(DomainEvent):
 
     user_id: UUID | None
     retry_after_seconds: int
+
+
+# -- webhooks: kept in the audit log (application/audit.py) ----------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookCreated(DomainEvent):
+    webhook_id: UUID
+    owner_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookDeleted(DomainEvent):
+    webhook_id: UUID
+    owner_id: UUID

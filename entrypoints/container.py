@@ -35,6 +35,7 @@ from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.user_queries import SqlUserQueries
 from adapters.system_clock import SystemClock
 from adapters.uuid7 import Uuid7Generator
+from adapters.webhooks.http_sender import HttpWebhookSender
 from application.delivery_policy import DeliveryPolicy
 from application.password_checks import PasswordChecks
 from application.read_cache import InvalidatingUnitOfWorkFactory
@@ -52,6 +53,7 @@ from application.use_cases.create_user import CreateUser
 from application.use_cases.delete_event import DeleteEvent
 from application.use_cases.delete_user import DeleteUser
 from application.use_cases.deliver_notifications import DeliverNotifications
+from application.use_cases.deliver_webhooks import WebhookDelivery
 from application.use_cases.export_my_data import ExportMyData
 from application.use_cases.get_event import GetEvent
 from application.use_cases.get_user import GetUser
@@ -67,6 +69,17 @@ from application.use_cases.manage_co_organizers import (
     AddCoOrganizer,
     ListCoOrganizers,
     RemoveCoOrganizer,
+)
+from application.use_cases.manage_webhooks import (
+    CreateWebhook,
+    DeleteWebhook,
+    GetWebhook,
+    ListWebhookDeliveries,
+    ListWebhooks,
+    PingWebhook,
+    RotateWebhookSecret,
+    UpdateWebhook,
+    UrlRules,
 )
 from application.use_cases.purge_expired_records import PurgeExpiredRecords
 from application.use_cases.refresh_session import RefreshSession
@@ -261,8 +274,21 @@ class Container(containers.DeclarativeContainer):
     read_calendar_feed = providers.Factory(
         ReadCalendarFeed, uow, registration_queries, tokens, clock
     )
+    webhook_url_rules = providers.Singleton(
+        UrlRules,
+        allow_http=settings.provided.webhooks.allow_http,
+        allow_private=settings.provided.webhooks.allow_private,
+    )
+    create_webhook = providers.Factory(CreateWebhook, uow, clock, ids, webhook_url_rules)
+    list_webhooks = providers.Factory(ListWebhooks, uow)
+    get_webhook = providers.Factory(GetWebhook, uow)
+    update_webhook = providers.Factory(UpdateWebhook, uow, clock, webhook_url_rules)
+    delete_webhook = providers.Factory(DeleteWebhook, uow, clock)
+    rotate_webhook_secret = providers.Factory(RotateWebhookSecret, uow, clock)
+    ping_webhook = providers.Factory(PingWebhook, uow, clock, ids)
+    list_webhook_deliveries = providers.Factory(ListWebhookDeliveries, uow)
     export_my_data = providers.Factory(
-        ExportMyData, user_queries, personal_data, audit_queries, clock
+        ExportMyData, user_queries, personal_data, audit_queries, clock, uow=uow
     )
     list_audit_events = providers.Factory(ListAuditEvents, audit_queries)
 
@@ -282,6 +308,13 @@ class Container(containers.DeclarativeContainer):
         DeliveryPolicy,
         require_verified_email=settings.provided.security.require_verified_email,
     )
+    #: POSTs webhook deliveries (SSRF guard at send time, docs/notifications.md).
+    webhook_sender = providers.Singleton(
+        HttpWebhookSender,
+        allow_http=settings.provided.webhooks.allow_http,
+        allow_private=settings.provided.webhooks.allow_private,
+    )
+    webhook_delivery = providers.Factory(WebhookDelivery, uow, webhook_sender, clock, ids)
     deliver_notifications = providers.Factory(
         DeliverNotifications,
         outbox_queue,
@@ -291,6 +324,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         delivery_policy,
         registrations=registration_queries,
+        webhooks=webhook_delivery,
     )
     locate_events = providers.Factory(LocateEvents, event_locations, geocoder, uow, clock)
     expired_records = providers.Singleton(SqlExpiredRecords, engine)

@@ -323,6 +323,25 @@ class ReadCacheSettings:
         return cls(ttl_seconds=read.number("READ_CACHE_TTL", default.ttl_seconds, low=0, high=3600))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookSettings:
+    """Where webhooks may be sent (docs/notifications.md, "Webhooks")."""
+
+    #: EVENTAPI_WEBHOOK_ALLOW_HTTP: `http://` URLs too, not only `https://`.
+    allow_http: bool = False
+    #: EVENTAPI_WEBHOOK_ALLOW_PRIVATE: private, loopback, link-local and multicast
+    #: destinations too (tests, private networks).
+    allow_private: bool = False
+
+    @classmethod
+    def from_environment(cls, read: _Reader) -> WebhookSettings:
+        default = cls()
+        return cls(
+            allow_http=read.flag("WEBHOOK_ALLOW_HTTP", default=default.allow_http),
+            allow_private=read.flag("WEBHOOK_ALLOW_PRIVATE", default=default.allow_private),
+        )
+
+
 ENVIRONMENTS = ("development", "production", "test")
 
 
@@ -340,6 +359,7 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     read_cache: ReadCacheSettings = field(default_factory=ReadCacheSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @property
     def is_production(self) -> bool:
@@ -380,6 +400,7 @@ class Settings:
             security=SecuritySettings.from_environment(read, data_dir, production=production),
             http=HttpSettings.from_environment(read, production=production),
             worker=WorkerSettings.from_environment(read),
+            webhooks=WebhookSettings.from_environment(read),
             read_cache=ReadCacheSettings.from_environment(read),
             log_format=_log_format(read.text("LOG_FORMAT", default.log_format)),
         )

@@ -204,7 +204,13 @@ def _delivery_pause(poll_interval: float) -> Callable[[BatchReport], float]:
 
 
 def _housekeeping_pause(report: PurgeReport) -> float:
-    if report.outbox_rows or report.sessions or report.account_tokens or report.idempotency_keys:
+    if (
+        report.outbox_rows
+        or report.sessions
+        or report.account_tokens
+        or report.idempotency_keys
+        or report.webhook_attempts
+    ):
         log.info(
             "housekeeping: purged %s outbox rows, %s expired sessions, %s account tokens"
             " and %s idempotency keys",
@@ -218,6 +224,7 @@ def _housekeeping_pause(report: PurgeReport) -> float:
                 "sessions": report.sessions,
                 "account_tokens": report.account_tokens,
                 "idempotency_keys": report.idempotency_keys,
+                "webhook_attempts": report.webhook_attempts,
             },
         )
     return 0.0 if report.more else HOUSEKEEPING_INTERVAL

@@ -40,6 +40,7 @@ from adapters.sql.migrate import upgrade_database
 from adapters.sql.tables import ALL_TABLES
 from tests import redis_support
 from tests.services import answers, start_postgres
+from tests.webhook_receiver import WebhookReceiver
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -145,3 +146,10 @@ async def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[
         yield engine
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A webhook receiver on loopback (tests/webhook_receiver.py), up for one test."""
+    with WebhookReceiver() as receiver:
+        yield receiver

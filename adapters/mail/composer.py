@@ -183,6 +183,11 @@ class MailComposer:
             "reason": details.get("reason", ""),
             "link": self._token_link(notification),
             "ticket": _ticket(notification),
+            "webhook": {
+                "id": details.get("webhook_id", ""),
+                "url": details.get("url", ""),
+                "failing_since": details.get("failing_since", ""),
+            },
         }
 
     def _token_link(self, notification: Notification) -> dict[str, str] | None:

@@ -40,6 +40,14 @@ class MemoryExpiredRecords(ExpiredRecords):
             self._store.state.account_tokens = {k: v for k, v in current.items() if k not in gone}
             return len(gone)
 
+    async def purge_webhook_attempts(self, *, before: datetime, limit: int) -> int:
+        async with self._store.lock:
+            current = self._store.state.webhook_attempts
+            old = sorted((a for a in current if a.at < before), key=lambda a: a.at)[:limit]
+            gone = {attempt.id for attempt in old}
+            self._store.state.webhook_attempts = [a for a in current if a.id not in gone]
+            return len(gone)
+
     async def purge_idempotency_keys(self, *, created_before: datetime, limit: int) -> int:
         async with self._store.lock:
             current = self._store.state.idempotency_keys

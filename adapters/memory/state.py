@@ -13,6 +13,7 @@ from application.ports.audit import AuditEntry
 from application.ports.idempotency import StoredResponse
 from application.ports.notifications import Notification
 from application.ports.repositories import CalendarFeed
+from application.ports.webhook_endpoints import Webhook, WebhookAttempt
 from domain.event import CoOrganizer, Event
 from domain.registration import Registration
 from domain.users import AccountToken, AuthSession, User
@@ -47,6 +48,8 @@ class MemoryState:
     #: By user id (one feed each).
     calendar_feeds: dict[UUID, CalendarFeed] = field(default_factory=dict)
     outbox: list[Notification] = field(default_factory=list)
+    webhooks: dict[UUID, Webhook] = field(default_factory=dict)
+    webhook_attempts: list[WebhookAttempt] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     idempotency_keys: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
 

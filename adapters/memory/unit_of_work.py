@@ -21,6 +21,7 @@ from adapters.memory.repositories import (
     MemoryUserRepository,
 )
 from adapters.memory.state import MemoryState, MemoryStore
+from adapters.memory.webhooks import MemoryWebhookRepository
 from adapters.uuid7 import Uuid7Generator
 from application.facts import FactCollector
 from application.ports.audit import ActorContext
@@ -34,7 +35,10 @@ class MemoryUnitOfWork(UnitOfWork):
         self._store = store
         self._working = MemoryState()
         self.outbox = MemoryOutbox(self._working)
-        self._facts = FactCollector(self.outbox, MemoryAuditLog(self._working), actors, ids)
+        self.webhooks = MemoryWebhookRepository(self._working)
+        self._facts = FactCollector(
+            self.outbox, MemoryAuditLog(self._working), actors, ids, self.webhooks
+        )
         self.users = self._facts.users(MemoryUserRepository(self._working))
         self.events = self._facts.events(MemoryEventRepository(self._working))
         self.co_organizers = MemoryCoOrganizerRepository(self._working)

@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import WRITE_LOCK, is_sqlite
 from adapters.sql.outbox_queue import SENT
-from adapters.sql.tables import account_tokens, idempotency_keys, outbox, refresh_tokens, sessions
+from adapters.sql.tables import (
+    account_tokens,
+    idempotency_keys,
+    outbox,
+    refresh_tokens,
+    sessions,
+    webhook_attempts,
+)
 from application.ports.housekeeping import ExpiredRecords
 
 
@@ -70,6 +77,20 @@ class SqlExpiredRecords(ExpiredRecords):
                 return 0
             result = await connection.execute(
                 delete(account_tokens).where(account_tokens.c.digest.in_(digests))
+            )
+        return int(result.rowcount)
+
+    async def purge_webhook_attempts(self, *, before: datetime, limit: int) -> int:
+        batch = (
+            select(webhook_attempts.c.id)
+            .where(webhook_attempts.c.at < before)
+            .order_by(webhook_attempts.c.at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                delete(webhook_attempts).where(webhook_attempts.c.id.in_(batch))
             )
         return int(result.rowcount)
 

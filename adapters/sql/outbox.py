@@ -37,6 +37,7 @@ class SqlOutbox(Outbox):
                 "status": _PENDING,
                 "attempts": 0,
                 "next_attempt_at": notification.created_at,
+                "webhook_id": notification.webhook_id,
             },
         )
 

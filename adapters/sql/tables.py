@@ -319,6 +319,9 @@ outbox = Table(
     # When the latest attempt was claimed (migration 0002). While a row is
     # claimed, next_attempt_at is the end of the worker's lease.
     Column("last_attempt_at", UtcDateTime(), nullable=True),
+    # Migration 0014: the endpoint of a `webhook` row. No foreign key: a deleted
+    # endpoint's pending rows are skipped by the worker, not lost mid-flight.
+    Column("webhook_id", Uuid(), nullable=True),
     UniqueConstraint("cause_id", "recipient_id"),
     CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="status"),
 )
@@ -326,6 +329,48 @@ Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt
 Index("ix_outbox_status_sent_at", outbox.c.status, outbox.c.sent_at)  # the purge of sent rows
 #: Every message to one person: erasure deletes them (migration 0007).
 Index("ix_outbox_recipient_id", outbox.c.recipient_id)
+
+#: Webhook endpoints (migration 0014). The secrets are kept as they are, not
+#: hashed: the worker signs with them (docs/security.md, "Webhook secrets").
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("owner_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", JsonDocument, nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("previous_secret", String(200), nullable=True),
+    Column("previous_secret_expires_at", UtcDateTime(), nullable=True),
+    Column("enabled", Boolean(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("failing_since", UtcDateTime(), nullable=True),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+)
+Index("ix_webhooks_owner_id", webhooks.c.owner_id)
+
+#: One row per delivery attempt of a webhook (migration 0014), written by the
+#: worker, read newest first by (at, id) for GET /webhooks/{id}/deliveries.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("webhook_id", Uuid(), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", String(100), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("attempt", Integer(), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("response_status", Integer(), nullable=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+)
+Index(
+    "ix_webhook_attempts_webhook_id_at_id",
+    webhook_attempts.c.webhook_id,
+    webhook_attempts.c.at,
+    webhook_attempts.c.id,
+)
 
 #: The audit log (migration 0008): appended in the transaction of the change, never
 #: updated or deleted by the service, and not purged. No foreign keys: an entry
@@ -371,6 +416,8 @@ ALL_TABLES: tuple[Table, ...] = (
     audit_log,
     idempotency_keys,
     outbox,
+    webhook_attempts,
+    webhooks,
     account_tokens,
     calendar_feeds,
     refresh_tokens,

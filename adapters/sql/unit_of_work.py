@@ -24,6 +24,7 @@ from adapters.sql.outbox import SqlOutbox
 from adapters.sql.registrations import SqlRegistrationRepository
 from adapters.sql.sessions import SqlSessionRepository
 from adapters.sql.users import SqlUserRepository
+from adapters.sql.webhooks import SqlWebhookRepository
 from adapters.uuid7 import Uuid7Generator
 from application.facts import FactCollector
 from application.ports.audit import ActorContext
@@ -46,7 +47,10 @@ class SqlUnitOfWork(UnitOfWork):
         connection = await self._engine.connect()
         self._connection = connection
         self.outbox = SqlOutbox(connection)
-        self._facts = FactCollector(self.outbox, SqlAuditLog(connection), self._actors, self._ids)
+        self.webhooks = SqlWebhookRepository(connection)
+        self._facts = FactCollector(
+            self.outbox, SqlAuditLog(connection), self._actors, self._ids, self.webhooks
+        )
         self.users = self._facts.users(SqlUserRepository(connection))
         self.events = self._facts.events(SqlEventRepository(connection))
         self.co_organizers = SqlCoOrganizerRepository(connection)

@@ -27,6 +27,11 @@ class ExpiredRecords(Protocol):
         `expired_before`, used or not: none of them can be redeemed any more."""
         ...
 
+    async def purge_webhook_attempts(self, *, before: datetime, limit: int) -> int:
+        """Lines of webhook delivery logs written before `before` (kept as long as
+        the sent outbox rows they describe)."""
+        ...
+
     async def purge_idempotency_keys(self, *, created_before: datetime, limit: int) -> int:
         """Idempotency records (claims and stored answers) first used before
         `created_before`: the key is forgotten and its stored answer with it."""

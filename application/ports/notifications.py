@@ -30,6 +30,12 @@ class NotificationKind(StrEnum):
     #: A new e-mail verification link (`details`: `token`, `expires_at`); the first
     #: one rides on the welcome mail.
     EMAIL_VERIFICATION = "email_verification"
+    #: A webhook delivery, not a mail: `webhook_id` names the endpoint, `details`
+    #: hold `type` and `payload` (the JSON body, as sent) (docs/notifications.md).
+    WEBHOOK = "webhook"
+    #: To an endpoint's owner: it failed for 3 days and was disabled (`details`:
+    #: `webhook_id`, `url`, `failing_since`).
+    WEBHOOK_DISABLED = "webhook_disabled"
 
 
 #: Details that hold a raw secret (a mailed token). They live in a row only until
@@ -57,6 +63,8 @@ class Notification:
     created_at: datetime
     event_id: UUID | None = None
     details: Mapping[str, str] = field(default_factory=dict)
+    #: The endpoint of a `WEBHOOK` notification (its owner is the recipient).
+    webhook_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

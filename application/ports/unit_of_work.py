@@ -15,6 +15,7 @@ from application.ports.repositories import (
     SessionRepository,
     UserRepository,
 )
+from application.ports.webhook_endpoints import WebhookRepository
 from domain.domain_events import DomainEvent
 
 
@@ -32,6 +33,7 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     account_tokens: AccountTokenRepository
     calendar_feeds: CalendarFeedRepository
+    webhooks: WebhookRepository
     outbox: Outbox
 
     async def __aenter__(self) -> Self: ...

@@ -19,6 +19,7 @@ from application.ports.notifications import (
 )
 from application.ports.queries import EventQueries, EventView, RegistrationQueries, UserQueries
 from application.ports.system import Clock
+from application.use_cases.deliver_webhooks import Attempt, Tried, WebhookDelivery
 
 log = logging.getLogger(__name__)
 #: The mails that carry the seat's ticket code (adapters/mail/composer.py shows it).
@@ -84,6 +85,7 @@ class DeliverNotifications:
         jitter: Callable[[], float] | None = None,
         *,
         registrations: RegistrationQueries | None = None,
+        webhooks: WebhookDelivery | None = None,
     ) -> None:
         self._queue = queue
         self._notifier = notifier
@@ -93,6 +95,7 @@ class DeliverNotifications:
         self._policy = policy or DeliveryPolicy()
         self._jitter = jitter or random.SystemRandom().random
         self._registrations = registrations
+        self._webhooks = webhooks
 
     async def execute(self) -> BatchReport:
         policy = self._policy
@@ -122,6 +125,8 @@ class DeliverNotifications:
             user = await self._users.get(notification.recipient_id)
             if user is None or not user.is_active:
                 return await self._skip(item, "the recipient's account is closed")
+            if notification.kind is NotificationKind.WEBHOOK:
+                return await self._webhook(item)
             if not self._policy.may_deliver(notification.kind, email_verified=user.email_verified):
                 return await self._skip(item, "the recipient's address is not verified")
             if _token_expired(notification, self._clock.now()):
@@ -183,6 +188,47 @@ class DeliverNotifications:
         if code is None:
             return notification
         return replace(notification, details={**notification.details, "ticket_code": code})
+
+    async def _webhook(self, item: ClaimedNotification) -> Outcome:
+        """A webhook row: POSTed to its endpoint, not mailed. A refused destination
+        is dead-lettered at once (the same URL would be refused again)."""
+        if self._webhooks is None:
+            return await self._skip(item, "webhook delivery is not configured")
+        attempt = await self._webhooks.attempt(item)
+        if attempt.outcome is Tried.SKIPPED:
+            return await self._skip(item, attempt.reason)
+        if attempt.outcome is Tried.DELIVERED:
+            await self._webhooks.record(item, attempt, next_attempt_at=None)
+            sent = await self._queue.mark_sent(item, now=self._clock.now())
+            return Outcome.SENT if sent else Outcome.LOST
+        if attempt.outcome is Tried.REFUSED or item.attempt >= self._policy.max_attempts:
+            await self._webhooks.record(item, attempt, next_attempt_at=None)
+            return await self._dead(item, attempt.reason[:MAX_ERROR_LENGTH])
+        return await self._retry(item, attempt)
+
+    async def _retry(self, item: ClaimedNotification, attempt: Attempt) -> Outcome:
+        delay = self._policy.retry_delay(item.attempt, self._jitter())
+        at = self._clock.now() + delay
+        if self._webhooks is not None:
+            await self._webhooks.record(item, attempt, next_attempt_at=at)
+        log.warning(
+            "outbox row %s (webhook), attempt %s failed; trying again in %.0fs: %s",
+            item.row_id,
+            item.attempt,
+            delay.total_seconds(),
+            attempt.reason,
+            extra={
+                "event": "outbox.retry",
+                "row_id": item.row_id,
+                "attempt": item.attempt,
+                "retry_in_s": round(delay.total_seconds(), 1),
+                "error": attempt.reason[:MAX_ERROR_LENGTH],
+            },
+        )
+        retried = await self._queue.retry_later(
+            item, at=at, error=attempt.reason[:MAX_ERROR_LENGTH]
+        )
+        return Outcome.RETRY if retried else Outcome.LOST
 
     async def _event(
         self, event_id: UUID | None, events: dict[UUID, EventView | None]

@@ -12,12 +12,14 @@ from application.ports.personal_data import EXPORT_BATCH_SIZE, NotificationRecor
 from application.ports.queries import (
     MAX_PAGE_SIZE,
     EventView,
+    Keyset,
     PageRequest,
     RegistrationView,
     UserQueries,
     UserView,
 )
 from application.ports.system import Clock
+from application.ports.unit_of_work import UnitOfWorkFactory
 from application.principal import Principal
 from domain.errors import NotFound
 
@@ -58,12 +60,18 @@ class ExportMyData:
     (password hash, session or refresh-token digests) is in any of them."""
 
     def __init__(
-        self, users: UserQueries, personal_data: PersonalData, audit: AuditQueries, clock: Clock
+        self,
+        users: UserQueries,
+        personal_data: PersonalData,
+        audit: AuditQueries,
+        clock: Clock,
+        uow: UnitOfWorkFactory | None = None,
     ) -> None:
         self._users = users
         self._data = personal_data
         self._audit = audit
         self._clock = clock
+        self._uow = uow
 
     async def execute(self, command: ExportMyDataCommand) -> PersonalDataExport:
         actor = require_signed_in(command.actor)
@@ -77,9 +85,34 @@ class ExportMyData:
             registrations=self._data.registrations(user_id, batch_size=size),
             organised_events=self._data.organised_events(user_id, batch_size=size),
             notifications=self._data.notifications(user_id, batch_size=size),
-            webhooks=nothing_yet(),
+            webhooks=nothing_yet() if self._uow is None else self._webhooks(user_id, size),
             audit_events=self._audit_entries(user_id),
         )
+
+    async def _webhooks(self, user_id: UUID, size: int) -> AsyncIterator[list[Any]]:
+        """The caller's webhook endpoints, oldest first, without their secrets."""
+        assert self._uow is not None
+        after: Keyset | None = None
+        while True:
+            async with self._uow(read_only=True) as uow:
+                hooks = await uow.webhooks.page(owner_id=user_id, limit=size, after=after)
+            if hooks:
+                yield [
+                    {
+                        "id": str(hook.id),
+                        "url": hook.url,
+                        "event_types": list(hook.event_types),
+                        "description": hook.description,
+                        "enabled": hook.enabled,
+                        "created_at": hook.created_at.isoformat(),
+                        "failing_since": _iso(hook.failing_since),
+                        "disabled_at": _iso(hook.disabled_at),
+                    }
+                    for hook in hooks
+                ]
+            if len(hooks) < size:
+                return
+            after = Keyset(None, hooks[-1].id)
 
     async def _audit_entries(self, user_id: UUID) -> AsyncIterator[list[AuditEntry]]:
         """Entries the caller made, then entries about the caller made by someone
@@ -95,6 +128,10 @@ class ExportMyData:
                 if found.next is None:
                     break
                 page = PageRequest(limit=MAX_PAGE_SIZE, after=found.next)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def _anything(entry: AuditEntry) -> bool:

@@ -20,6 +20,8 @@ class PurgeReport:
     more: bool
     #: Expired mailed account tokens (reset, verification), used or not.
     account_tokens: int = 0
+    #: Lines of webhook delivery logs older than the retention.
+    webhook_attempts: int = 0
 
 
 class PurgeExpiredRecords:
@@ -33,6 +35,8 @@ class PurgeExpiredRecords:
       presenting one is refused whether the session is there or not.
     - A mailed account token (reset, verification) is deleted once it has
       expired, used or not: an unknown token is refused just the same.
+    - A line of a webhook's delivery log is kept as long as sent notifications
+      (`retention`), then deleted.
     - An idempotency key (and the answer stored with it) is deleted once it is
       older than its 24 hours: it replays nothing any more, and the answer may
       hold personal data.
@@ -71,11 +75,15 @@ class PurgeExpiredRecords:
         keys = await self._records.purge_idempotency_keys(
             created_before=now - IDEMPOTENCY_RETENTION, limit=self._batch_size
         )
-        more = max(rows, sessions, tokens, keys) >= self._batch_size
+        attempts = await self._records.purge_webhook_attempts(
+            before=now - self._retention, limit=self._batch_size
+        )
+        more = max(rows, sessions, tokens, keys, attempts) >= self._batch_size
         return PurgeReport(
             outbox_rows=rows,
             sessions=sessions,
             idempotency_keys=keys,
             more=more,
             account_tokens=tokens,
+            webhook_attempts=attempts,
         )

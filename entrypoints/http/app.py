@@ -30,6 +30,7 @@ from entrypoints.http.controllers.events import EventsController
 from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.registrations import RegistrationsController
 from entrypoints.http.controllers.users import OwnAccountController, UsersController
+from entrypoints.http.controllers.webhooks import WebhooksController
 from entrypoints.http.credentials import bearer_credentials
 from entrypoints.http.docs_assets import ASSETS_PATH, docs_assets_router
 from entrypoints.http.idempotency import APP_STATE_KEY, IdempotencyEdge
@@ -92,6 +93,7 @@ def create_app(container: Container | None = None) -> Litestar:
             EventsController,
             RegistrationsController,
             AuditController,
+            WebhooksController,
             HealthController,
             docs_assets_router(),
             *metrics(settings.http.metrics, settings.http.metrics_token),

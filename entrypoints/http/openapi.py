@@ -178,6 +178,7 @@ TAGS = {
     "events": "Events: search, create, change, publish, cancel; the calendar entry.",
     "registrations": "Joining and leaving events; the attendee list and its CSV export.",
     "audit": "The audit log, append-only: who changed what, when and from where (admins).",
+    "webhooks": "Signed webhook deliveries (Standard Webhooks) to your endpoints.",
     "operations": "Liveness and readiness probes for orchestrators.",
 }
 _METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}

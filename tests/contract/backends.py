@@ -79,6 +79,7 @@ def sql_backend(name: str, engine: AsyncEngine) -> Backend:
                 created_at=row["created_at"],
                 event_id=row["event_id"],
                 details=row["details"],
+                webhook_id=row["webhook_id"],
             )
             for row in rows
         ]

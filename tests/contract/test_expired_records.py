@@ -25,8 +25,9 @@ from application.ports.housekeeping import ExpiredRecords
 from application.ports.idempotency import Claimed, IdempotencyStore, Replay, StoredResponse
 from application.ports.notifications import Notification, NotificationKind
 from application.ports.unit_of_work import UnitOfWorkFactory
+from application.ports.webhook_endpoints import Webhook, WebhookAttempt
 from application.use_cases.purge_expired_records import PurgeExpiredRecords
-from domain.users import AuthSession
+from domain.users import AuthSession, Role
 from tests.builders import NOW, a_session, a_user, new_id
 
 LEASE = timedelta(minutes=5)
@@ -156,3 +157,45 @@ async def test_the_purge_forgets_idempotency_keys_after_a_day(store: Store) -> N
     assert (second.idempotency_keys, second.more) == (1, False)
     assert (await purge.execute()).idempotency_keys == 0
     assert await store.keys.claim("user:a", "young", "f", now=clock.now()) == Replay(answer)
+
+
+async def test_webhook_delivery_logs_go_after_the_retention_in_batches(store: Store) -> None:
+    owner = a_user(role=Role.ORGANIZER)
+    hook = Webhook(
+        id=new_id(),
+        owner_id=owner.id,
+        url="https://hooks.example.org/in",
+        event_types=("event.published",),
+        description="",
+        secret="whsec_" + "A" * 32,
+        created_at=NOW,
+    )
+
+    def attempt(at_minutes: int) -> WebhookAttempt:
+        return WebhookAttempt(
+            id=new_id(),
+            webhook_id=hook.id,
+            message_id="msg_1",
+            event_type="event.published",
+            attempt=1,
+            status="delivered",
+            response_status=204,
+            at=NOW + timedelta(minutes=at_minutes),
+            next_attempt_at=None,
+        )
+
+    old, recent = [attempt(m) for m in (0, 1, 2)], attempt(24 * 60 + 10)
+    async with store.uow() as uow:
+        await uow.users.add(owner)
+        await uow.webhooks.add(hook)
+        for each in (*old, recent):
+            await uow.webhooks.record_attempt(each)
+        await uow.commit()
+    clock = FixedClock(NOW + DAY + timedelta(minutes=5))
+    purge = PurgeExpiredRecords(store.records, clock, retention=DAY, batch_size=2)
+    first = await purge.execute()
+    assert (first.webhook_attempts, first.more) == (2, True)
+    assert (await purge.execute()).webhook_attempts == 1
+    assert (await purge.execute()).webhook_attempts == 0
+    async with store.uow() as uow:
+        assert await uow.webhooks.attempts(hook.id, limit=10, after=None) == [recent]

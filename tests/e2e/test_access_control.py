@@ -99,6 +99,12 @@ async def build_world(api: Api) -> World:
         )
         assert added.status_code == 201, added.text
     registration = ticket = ""
+    webhook = await api.client.post(
+        f"{API}/webhooks",
+        json={"url": "https://hooks.example.org/owner", "event_types": ["event.published"]},
+        headers=owner.headers,
+    )
+    assert webhook.status_code == 201, webhook.text
     for name in ("attendee", "owner", "other", "admin", "co-organizer", "bystander"):
         joined = await api.join(signed_in[name], published["id"])
         if name == "bystander":
@@ -112,6 +118,7 @@ async def build_world(api: Api) -> World:
             "draft": draft["id"],
             "registration": registration,
             "ticket": ticket,
+            "webhook": webhook.json()["id"],
         },
     )
 
@@ -215,6 +222,21 @@ def _ticket_shown_to_managers_only(
     return None
 
 
+def _webhooks_listed_for_owner_and_admin(
+    world: World, caller: str, response: httpx.Response
+) -> str | None:
+    if response.status_code != 200:
+        return None
+    sees = world.ids["webhook"] in {item["id"] for item in response.json()["items"]}
+    if sees != (caller in {"owner", "admin"}):
+        return f"the owner's webhook listed: {sees}"
+    if "secret" in response.text:
+        return "a listing shows a secret"
+    return None
+
+
+W = "/api/v1/webhooks"
+WID = f"{W}/{{webhook_id:uuid}}"
 E = "/api/v1/events"
 EID = f"{E}/{{event_id:uuid}}"
 U = "/api/v1/users"
@@ -295,6 +317,42 @@ TABLE: list[Row] = [
         note="nobody promotes themselves",
     ),
     Row("DELETE", UID, (401, 403, 403, 403, 204, 403), target={"user_id": "bystander"}),
+    # -- webhooks (organizers and admins create; owner or admin, others 404) ----------------
+    Row(
+        "POST",
+        W,
+        (401, 403, 201, 201, 201, 201),
+        json=lambda w, c: {
+            "url": "https://hooks.example.org/new",
+            "event_types": ["event.updated"],
+        },
+    ),
+    Row(
+        "GET",
+        W,
+        (401, 200, 200, 200, 200, 200),
+        check=_webhooks_listed_for_owner_and_admin,
+        note="one's own endpoints (admins: all)",
+    ),
+    Row("GET", WID, (401, 404, 200, 404, 200, 404), target={"webhook_id": "webhook"}),
+    Row(
+        "PATCH",
+        WID,
+        (401, 404, 200, 404, 200, 404),
+        target={"webhook_id": "webhook"},
+        json=lambda w, c: {"description": "changed"},
+    ),
+    Row("DELETE", WID, (401, 404, 204, 404, 204, 404), target={"webhook_id": "webhook"}),
+    Row(
+        "POST",
+        f"{WID}/rotate-secret",
+        (401, 404, 200, 404, 200, 404),
+        target={"webhook_id": "webhook"},
+    ),
+    Row("POST", f"{WID}/ping", (401, 404, 202, 404, 202, 404), target={"webhook_id": "webhook"}),
+    Row(
+        "GET", f"{WID}/deliveries", (401, 404, 200, 404, 200, 404), target={"webhook_id": "webhook"}
+    ),
     # -- audit log (admin, read only) ----------------------------------------------------
     Row("GET", f"{API}/audit-events", (401, 403, 403, 403, 200, 403)),
     # -- events -------------------------------------------------------------------------

@@ -77,6 +77,15 @@ CONTRACT = {
     ("get", f"{API}/events/{{event_id}}/co-organizers"),
     ("delete", f"{API}/events/{{event_id}}/co-organizers/{{user_id}}"),
     ("post", f"{API}/events/{{event_id}}/check-ins"),  # v1.1: Check-in
+    # v1.1: Webhooks
+    ("post", f"{API}/webhooks"),
+    ("get", f"{API}/webhooks"),
+    ("get", f"{API}/webhooks/{{webhook_id}}"),
+    ("patch", f"{API}/webhooks/{{webhook_id}}"),
+    ("delete", f"{API}/webhooks/{{webhook_id}}"),
+    ("post", f"{API}/webhooks/{{webhook_id}}/rotate-secret"),
+    ("post", f"{API}/webhooks/{{webhook_id}}/ping"),
+    ("get", f"{API}/webhooks/{{webhook_id}}/deliveries"),
     ("get", "/health/live"),
     ("get", "/health/ready"),
 }

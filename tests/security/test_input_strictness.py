@@ -90,6 +90,7 @@ async def test_options_lists_every_method_of_the_route(api: Api) -> None:
         path = route.path.replace("{event_id:uuid}", some_id)
         path = path.replace("{user_id:uuid}", some_id)
         path = path.replace("{registration_id:uuid}", some_id)
+        path = path.replace("{webhook_id:uuid}", some_id)
         response = await api.client.options(path, headers=admin.headers)
         assert response.status_code == 204, (path, response.text)
         allowed = {method.strip() for method in response.headers["allow"].split(",")}

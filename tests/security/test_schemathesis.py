@@ -116,7 +116,15 @@ REFUSALS: dict[str, tuple[str, str]] = {
     ),
     "ApiV1UsersUserIdUpdateUser": ("400", ASTRAL),
     "ApiV1EventsEventIdCancelCancel": ("400", ASTRAL),
+    "ApiV1WebhooksListWebhooks": ("400", OPAQUE_CURSOR),
+    "ApiV1WebhooksWebhookIdDeliveriesDeliveries": ("400", OPAQUE_CURSOR),
 }
+#: What a webhook URL must be beyond its length: an absolute URL with a host and no
+#: user or password, `https://` (unless EVENTAPI_WEBHOOK_ALLOW_HTTP) and not a literal
+#: private or loopback address (unless EVENTAPI_WEBHOOK_ALLOW_PRIVATE).
+WEBHOOK_URL = "`url` an absolute https:// URL with a public host; " + ASTRAL
+REFUSALS["ApiV1WebhooksCreate"] = ("400", WEBHOOK_URL)
+REFUSALS["ApiV1WebhooksWebhookIdUpdate"] = ("400", WEBHOOK_URL)
 #: A generated `Idempotency-Key` (hypothesis favours short ones such as "0") comes back
 #: with another body: 422 `/problems/idempotency-key-reused`, which no schema can say.
 REUSED_KEY = "the same `Idempotency-Key` sent earlier in the run with another body"
@@ -127,6 +135,7 @@ IDEMPOTENT = (
     "ApiV1EventsEventIdCancelCancel",
     "ApiV1EventsEventIdRegistrationsJoin",
     "ApiV1EventsEventIdCheckInsCheckIn",
+    "ApiV1WebhooksCreate",
 )
 REFUSALS["ApiV1EventsEventIdRegistrationsJoin"] = ("422", REUSED_KEY)
 REFUSALS["ApiV1EventsEventIdCheckInsCheckIn"] = ("422", REUSED_KEY)
