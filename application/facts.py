@@ -35,6 +35,7 @@ from application.ports.audit import ActorContext, AuditLog
 from application.ports.notifications import Outbox
 from application.ports.repositories import EventRepository, UserRepository
 from application.ports.system import IdGenerator
+from application.reminders import ReminderSchedule
 from domain.domain_events import DomainEvent
 from domain.event import Event
 from domain.users import User
@@ -63,9 +64,15 @@ class FactCollector:
     """One per unit of work: wrap its repositories, call `ensure_drained` in `commit`."""
 
     def __init__(
-        self, outbox: Outbox, audit: AuditLog, actors: ActorContext, ids: IdGenerator
+        self,
+        outbox: Outbox,
+        audit: AuditLog,
+        actors: ActorContext,
+        ids: IdGenerator,
+        reminders: ReminderSchedule | None = None,
     ) -> None:
         self._outbox = outbox
+        self._reminders = reminders or ReminderSchedule()
         self._audit = audit
         self._actors = actors
         self._ids = ids
@@ -93,7 +100,7 @@ class FactCollector:
         return aggregate.pull_recorded()
 
     async def translate(self, facts: list[DomainEvent]) -> None:
-        await queue_notifications(self._outbox, facts, self._ids)
+        await queue_notifications(self._outbox, facts, self._ids, self._reminders)
         await append_audit_entries(self._audit, facts, self._actors.current(), self._ids)
 
     async def record(self, fact: DomainEvent) -> None:

@@ -38,6 +38,7 @@ from adapters.uuid7 import Uuid7Generator
 from application.delivery_policy import DeliveryPolicy
 from application.password_checks import PasswordChecks
 from application.read_cache import InvalidatingUnitOfWorkFactory
+from application.reminders import ReminderSchedule
 from application.use_cases.calendar_feed import (
     IssueCalendarFeed,
     ReadCalendarFeed,
@@ -134,7 +135,15 @@ class Container(containers.DeclarativeContainer):
     #: (application/read_cache.py).
     uow = providers.Singleton(
         InvalidatingUnitOfWorkFactory,
-        providers.Singleton(SqlUnitOfWorkFactory, engine, ids, actors),
+        providers.Singleton(
+            SqlUnitOfWorkFactory,
+            engine,
+            ids,
+            actors,
+            reminders=providers.Singleton(
+                ReminderSchedule, settings.provided.worker.reminder_before
+            ),
+        ),
         read_cache,
     )
     event_queries = providers.Singleton(SqlEventQueries, engine)
@@ -288,6 +297,7 @@ class Container(containers.DeclarativeContainer):
         event_queries,
         clock,
         delivery_policy,
+        registrations=registration_queries,
     )
     locate_events = providers.Factory(LocateEvents, event_locations, geocoder, uow, clock)
     expired_records = providers.Singleton(SqlExpiredRecords, engine)

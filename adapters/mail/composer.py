@@ -46,6 +46,7 @@ INVITE_METHODS: dict[NotificationKind, str] = {
     Kind.EVENT_CHANGED: "REQUEST",
     Kind.EVENT_CANCELLED: "CANCEL",
     Kind.EVENT_DELETED: "CANCEL",
+    Kind.REMINDER: "REQUEST",
 }
 
 

@@ -176,4 +176,5 @@ def _notification(row: RowMapping) -> Notification:
         created_at=row["created_at"],
         event_id=row["event_id"],
         details=dict(row["details"]),
+        due_at=row["due_at"],
     )

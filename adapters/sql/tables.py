@@ -315,6 +315,8 @@ outbox = Table(
     # When the latest attempt was claimed (migration 0002). While a row is
     # claimed, next_attempt_at is the end of the worker's lease.
     Column("last_attempt_at", UtcDateTime(), nullable=True),
+    # When a scheduled row (a reminder) becomes due (migration 0013); null: at once.
+    Column("due_at", UtcDateTime(), nullable=True),
     UniqueConstraint("cause_id", "recipient_id"),
     CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="status"),
 )

@@ -30,6 +30,9 @@ class NotificationKind(StrEnum):
     #: A new e-mail verification link (`details`: `token`, `expires_at`); the first
     #: one rides on the welcome mail.
     EMAIL_VERIFICATION = "email_verification"
+    #: The event starts soon (EVENTAPI_REMINDER_BEFORE ahead): one per confirmed
+    #: attendee, due at a time (`Notification.due_at`), checked again at delivery.
+    REMINDER = "reminder"
 
 
 #: Details that hold a raw secret (a mailed token). They live in a row only until
@@ -57,6 +60,8 @@ class Notification:
     created_at: datetime
     event_id: UUID | None = None
     details: Mapping[str, str] = field(default_factory=dict)
+    #: Not to be delivered before this time (a reminder); None: at once.
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +78,7 @@ class Broadcast:
         {RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED}
     )
     details: Mapping[str, str] = field(default_factory=dict)
+    due_at: datetime | None = None
 
 
 class Outbox(Protocol):
@@ -82,6 +88,16 @@ class Outbox(Protocol):
 
     async def broadcast(self, broadcast: Broadcast) -> None:
         """Queue one notification per current attendee (as of this transaction)."""
+        ...
+
+    async def reschedule(self, cause_id: UUID, *, due_at: datetime) -> None:
+        """Every still pending notification of the cause becomes due at `due_at`
+        (a reminder whose event moved); sent ones stay as they were."""
+        ...
+
+    async def withdraw(self, cause_id: UUID, *, recipient_id: UUID | None = None) -> None:
+        """Delete the still pending notifications of the cause (for one recipient, or
+        for all): what was sent stays, so the cause is never sent twice to anyone."""
         ...
 
     async def forget_recipient(self, recipient_id: UUID) -> None:

@@ -17,8 +17,10 @@ from application.ports.notifications import (
     Notifier,
     Recipient,
 )
-from application.ports.queries import EventQueries, EventView, UserQueries
+from application.ports.queries import EventQueries, EventView, RegistrationQueries, UserQueries
 from application.ports.system import Clock
+from domain.event import EventStatus
+from domain.registration import RegistrationStatus
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,9 @@ class DeliverNotifications:
     - Rows not tried by half the lease are given back, unattempted.
     - The row is marked sent right after the notifier returns; a crash between
       the two means one more delivery, with the same Message-ID.
+    - A reminder is checked again as it goes out: the event is still published
+      and not started, and the recipient still holds a confirmed seat; else it is
+      skipped (the unit of work withdraws them too: belt and braces).
     """
 
     def __init__(
@@ -75,6 +80,8 @@ class DeliverNotifications:
         clock: Clock,
         policy: DeliveryPolicy | None = None,
         jitter: Callable[[], float] | None = None,
+        *,
+        registrations: RegistrationQueries | None = None,
     ) -> None:
         self._queue = queue
         self._notifier = notifier
@@ -83,6 +90,8 @@ class DeliverNotifications:
         self._clock = clock
         self._policy = policy or DeliveryPolicy()
         self._jitter = jitter or random.SystemRandom().random
+        #: Without it, no reminder can be checked, so none is sent.
+        self._registrations = registrations
 
     async def execute(self) -> BatchReport:
         policy = self._policy
@@ -126,6 +135,10 @@ class DeliverNotifications:
                 and notification.kind is not NotificationKind.EVENT_DELETED
             ):
                 return await self._skip(item, "the event no longer exists")
+            if notification.kind is NotificationKind.REMINDER:
+                stale = await self._stale_reminder(notification, event)
+                if stale is not None:
+                    return await self._skip(item, stale)
             await self._notifier.deliver(
                 notification,
                 recipient=Recipient(id=user.id, email=user.email, full_name=user.full_name),
@@ -167,6 +180,21 @@ class DeliverNotifications:
         if event_id not in events:  # a broadcast's batch is mostly one event
             events[event_id] = await self._events.get(event_id)
         return events[event_id]
+
+    async def _stale_reminder(
+        self, notification: Notification, event: EventView | None
+    ) -> str | None:
+        """Why a reminder must not go out now, or None when it may."""
+        if event is None or event.status is not EventStatus.PUBLISHED:
+            return "the event is no longer on"
+        if event.starts_at <= self._clock.now():
+            return "the event has started"
+        if self._registrations is None:
+            return "the registration cannot be checked"
+        status = await self._registrations.status_of(event.id, notification.recipient_id)
+        if status is not RegistrationStatus.CONFIRMED:
+            return "the recipient no longer holds a seat"
+        return None
 
     async def _skip(self, item: ClaimedNotification, reason: str) -> Outcome:
         skipped = await self._queue.mark_skipped(item, now=self._clock.now(), reason=reason)

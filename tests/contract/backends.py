@@ -19,7 +19,7 @@ from adapters.memory.queries import (
     MemoryRegistrationQueries,
     MemoryUserQueries,
 )
-from adapters.memory.state import MemoryStore
+from adapters.memory.state import OUTBOX_PURGED, MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from adapters.sql.caller_queries import SqlCallerQueries
 from adapters.sql.event_queries import SqlEventQueries
@@ -53,7 +53,12 @@ def memory_backend() -> Backend:
     store = MemoryStore()
 
     async def outbox() -> list[Notification]:
-        return list(store.state.outbox)
+        state = store.state
+        return [
+            n
+            for row_id, n in enumerate(state.outbox, start=1)
+            if state.outbox_row(row_id).status != OUTBOX_PURGED
+        ]
 
     return Backend(
         name="memory",
@@ -79,6 +84,7 @@ def sql_backend(name: str, engine: AsyncEngine) -> Backend:
                 created_at=row["created_at"],
                 event_id=row["event_id"],
                 details=row["details"],
+                due_at=row["due_at"],
             )
             for row in rows
         ]

@@ -160,6 +160,11 @@ class World:
     def outbox(self) -> list[Notification]:
         return list(self.store.state.outbox)
 
+    def due_now(self) -> list[Notification]:
+        """The queued notifications a worker may deliver now (not reminders ahead)."""
+        now = self.clock.now()
+        return [n for n in self.store.state.outbox if n.due_at is None or n.due_at <= now]
+
     async def user_view(self, user_id: UUID) -> UserView:
         view = await self.user_queries.get(user_id)
         assert view is not None
