@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.memory.delivery import MemoryOutboxQueue
 from adapters.memory.queries import (
     MemoryCallerQueries,
     MemoryEventQueries,
@@ -23,10 +24,12 @@ from adapters.memory.state import OUTBOX_PURGED, MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from adapters.sql.caller_queries import SqlCallerQueries
 from adapters.sql.event_queries import SqlEventQueries
+from adapters.sql.outbox_queue import SqlOutboxQueue
 from adapters.sql.registration_queries import SqlRegistrationQueries
 from adapters.sql.tables import outbox as outbox_table
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.user_queries import SqlUserQueries
+from application.ports.delivery import OutboxQueue
 from application.ports.notifications import Notification, NotificationKind
 from application.ports.queries import (
     CallerQueries,
@@ -47,6 +50,8 @@ class Backend:
     #: Everything the outbox holds, oldest first (test-only read access).
     outbox: Callable[[], Awaitable[list[Notification]]]
     callers: CallerQueries
+    #: The worker's side of the same outbox.
+    queue: OutboxQueue
 
 
 def memory_backend() -> Backend:
@@ -68,6 +73,7 @@ def memory_backend() -> Backend:
         users=MemoryUserQueries(store),
         outbox=outbox,
         callers=MemoryCallerQueries(store),
+        queue=MemoryOutboxQueue(store),
     )
 
 
@@ -97,4 +103,5 @@ def sql_backend(name: str, engine: AsyncEngine) -> Backend:
         users=SqlUserQueries(engine),
         outbox=outbox,
         callers=SqlCallerQueries(engine),
+        queue=SqlOutboxQueue(engine),
     )
