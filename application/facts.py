@@ -72,7 +72,8 @@ class FactCollector:
         reminders: ReminderSchedule | None = None,
     ) -> None:
         self._outbox = outbox
-        self._reminders = reminders or ReminderSchedule()
+        #: None: no reminders (a unit of work built without the configured schedule).
+        self._reminders = reminders
         self._audit = audit
         self._actors = actors
         self._ids = ids

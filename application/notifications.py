@@ -42,11 +42,12 @@ async def queue_notifications(
 ) -> None:
     """Record the notifications for `facts`. Broadcasts go to the attendees as
     they stand now, so this runs before registrations are released or deleted.
-    Reminders follow the seats and the start time (`_schedule_reminders`)."""
-    schedule = reminders or ReminderSchedule()
+    With a `reminders` schedule (the composition root passes the configured one),
+    reminders follow the seats and the start time (`_schedule_reminders`)."""
     for fact in facts:
         await _queue(outbox, fact, ids.new_id())
-        await _schedule_reminders(outbox, fact, schedule)
+        if reminders is not None:
+            await _schedule_reminders(outbox, fact, reminders)
 
 
 async def _schedule_reminders(

@@ -109,10 +109,8 @@ async def test_a_batch_sends_every_due_message_with_its_context(world: World) ->
 
     report = await delivering.use_case.execute()
 
-    # Two welcomes, the organizer's "created" and "published", the attendee's seat
-    # (and the attendee's reminder, not due yet).
-    assert report.count(Outcome.SENT) == len(world.due_now()) == 5
-    assert len(world.outbox()) == 6
+    # Two welcomes, the organizer's "created" and "published", the attendee's seat.
+    assert report.count(Outcome.SENT) == len(world.outbox()) == 5
     confirmed = next(
         d for d in notifier.delivered if d.notification.kind is Kind.REGISTRATION_CONFIRMED
     )
@@ -140,7 +138,7 @@ async def test_one_failing_message_is_retried_later_and_holds_up_no_other(world:
     report = await delivering.use_case.execute()
 
     assert report.count(Outcome.RETRY) == 2  # the attendee's welcome and confirmation
-    assert report.count(Outcome.SENT) == len(world.due_now()) - 2
+    assert report.count(Outcome.SENT) == len(world.outbox()) - 2
     row = delivering.row_of(Kind.REGISTRATION_CONFIRMED, attendee)
     assert delivering.queue.status(row) == "pending"
     # Not due before the backoff (30 s, with jitter 0.5: 22.5 s) has passed.
@@ -253,7 +251,7 @@ async def test_a_lease_that_ran_out_is_claimed_again_and_the_old_claim_is_fenced
     world.clock.advance(POLICY.lease - timedelta(seconds=1))
     report = await delivering.use_case.execute()
     assert queue.status(crashed.row_id) == "pending"
-    assert report.claimed == len(world.due_now()) - 1
+    assert report.claimed == len(world.outbox()) - 1
     # ... and once it has run out, the row comes back as a second attempt.
     world.clock.advance(timedelta(seconds=2))
     again = await delivering.use_case.execute()

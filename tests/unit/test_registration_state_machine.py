@@ -128,12 +128,7 @@ class RegistrationMachine(RuleBasedStateMachine):
             assert self.world.store.state == before, "a refused command changed the store"
             return None
         result = self.run(action)
-        # Reminders follow their own rules (tests/unit/test_reminders.py).
-        queued = [
-            n
-            for n in self.world.store.state.outbox[len(before.outbox) :]
-            if n.kind is not Kind.REMINDER
-        ]
+        queued = self.world.store.state.outbox[len(before.outbox) :]
         assert sorted((n.kind, n.recipient_id) for n in queued) == sorted(notified or [])
         return result
 

@@ -31,6 +31,12 @@ Kind = NotificationKind
 DAY = timedelta(days=1)
 
 
+@pytest.fixture
+def world() -> World:
+    """Units of work with the default schedule: reminders a day ahead."""
+    return World(reminders=ReminderSchedule())
+
+
 def reminders(world: World) -> list[Notification]:
     """The reminder rows the outbox holds (withdrawn ones are gone)."""
     state = world.store.state
