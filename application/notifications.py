@@ -45,9 +45,31 @@ async def queue_notifications(
     With a `reminders` schedule (the composition root passes the configured one),
     reminders follow the seats and the start time (`_schedule_reminders`)."""
     for fact in facts:
-        await _queue(outbox, fact, ids.new_id())
+        await _queue(outbox, fact, ids.new_id(), reminders)
         if reminders is not None:
             await _schedule_reminders(outbox, fact, reminders)
+
+
+def _reminder(fact: DomainEvent, schedule: ReminderSchedule | None) -> list[Notification]:
+    """The reminder a newly taken seat gets (one, when its time is still ahead),
+    queued with the seat's own mail."""
+    if schedule is None or not isinstance(fact, AttendeeRegistered | AttendeePromoted):
+        return []
+    if isinstance(fact, AttendeeRegistered) and fact.waitlisted:
+        return []
+    due = schedule.due_at(fact.starts_at, now=fact.occurred_at)
+    if due is None:
+        return []
+    return [
+        Notification(
+            cause_id=reminder_cause(fact.event_id),
+            kind=Kind.REMINDER,
+            recipient_id=fact.user_id,
+            event_id=fact.event_id,
+            created_at=fact.occurred_at,
+            due_at=due,
+        )
+    ]
 
 
 async def _schedule_reminders(
@@ -55,7 +77,8 @@ async def _schedule_reminders(
 ) -> None:
     """One reminder per confirmed seat, due `schedule.before` the start:
 
-    - a seat (joined or promoted) gets one when that time is still ahead;
+    - a seat (joined or promoted) gets one when that time is still ahead
+      (`_reminder`, queued by `_queue` with the seat's mail);
     - a seat given up (left, removed) loses its pending one;
     - a new start time moves the pending ones, and gives one to every confirmed
       attendee who has none yet, or withdraws them when the new time has passed;
@@ -63,19 +86,6 @@ async def _schedule_reminders(
     What was sent stays sent: the cause is the same, so nobody gets a second one.
     """
     match fact:
-        case AttendeeRegistered(waitlisted=False) | AttendeePromoted():
-            due = schedule.due_at(fact.starts_at, now=fact.occurred_at)
-            if due is not None:
-                await outbox.add(
-                    Notification(
-                        cause_id=reminder_cause(fact.event_id),
-                        kind=Kind.REMINDER,
-                        recipient_id=fact.user_id,
-                        event_id=fact.event_id,
-                        created_at=fact.occurred_at,
-                        due_at=due,
-                    )
-                )
         case AttendeeLeft():
             await outbox.withdraw(reminder_cause(fact.event_id), recipient_id=fact.user_id)
         case EventRescheduled(time_changed=True):
@@ -99,7 +109,9 @@ async def _schedule_reminders(
             await outbox.withdraw(reminder_cause(fact.event_id))
 
 
-async def _queue(outbox: Outbox, fact: DomainEvent, cause_id: UUID) -> None:
+async def _queue(
+    outbox: Outbox, fact: DomainEvent, cause_id: UUID, reminders: ReminderSchedule | None
+) -> None:
     at = fact.occurred_at
     match fact:
         case UserSignedUp(user_id=user_id):
@@ -155,7 +167,8 @@ async def _queue(outbox: Outbox, fact: DomainEvent, cause_id: UUID) -> None:
                     event_id=fact.event_id,
                     created_at=at,
                     details=_attendee_details(fact),
-                )
+                ),
+                *_reminder(fact, reminders),
             )
         case EventRescheduled() | EventCancelled() | EventDeleted():
             await outbox.broadcast(

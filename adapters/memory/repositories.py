@@ -257,10 +257,11 @@ class MemoryOutbox(Outbox):
     def __init__(self, state: MemoryState) -> None:
         self._state = state
 
-    async def add(self, notification: Notification) -> None:
-        key = (notification.cause_id, notification.recipient_id)
-        if all((n.cause_id, n.recipient_id) != key for _, n in self._live()):
-            self._state.outbox.append(notification)
+    async def add(self, *notifications: Notification) -> None:
+        for notification in notifications:
+            key = (notification.cause_id, notification.recipient_id)
+            if all((n.cause_id, n.recipient_id) != key for _, n in self._live()):
+                self._state.outbox.append(notification)
 
     def _live(self) -> list[tuple[int, Notification]]:
         """(row id, notification) of the rows not deleted (withdrawn or purged)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import String, Uuid, and_, case, delete, func, literal, select, update
@@ -24,24 +25,15 @@ class SqlOutbox(Outbox):
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def add(self, notification: Notification) -> None:
+    async def add(self, *notifications: Notification) -> None:
         """A repeated (cause_id, recipient_id) is ignored: one message per cause and person."""
-        statement = cached_insert_or_ignore(self._connection, outbox, _ONCE_PER_RECIPIENT)
-        await self._connection.execute(
-            statement,
-            {
-                "cause_id": notification.cause_id,
-                "kind": notification.kind.value,
-                "recipient_id": notification.recipient_id,
-                "event_id": notification.event_id,
-                "details": dict(notification.details),
-                "created_at": notification.created_at,
-                "status": _PENDING,
-                "attempts": 0,
-                "next_attempt_at": notification.due_at or notification.created_at,
-                "due_at": notification.due_at,
-            },
-        )
+        rows = [_row(notification) for notification in notifications]
+        if len(rows) == 1:
+            statement = cached_insert_or_ignore(self._connection, outbox, _ONCE_PER_RECIPIENT)
+            await self._connection.execute(statement, rows[0])
+        elif rows:
+            statement = insert_or_ignore(self._connection, outbox, list(_ONCE_PER_RECIPIENT))
+            await self._connection.execute(statement.values(rows))
 
     async def broadcast(self, broadcast: Broadcast) -> None:
         """One INSERT ... SELECT over the event's registrations: the attendees never
@@ -93,6 +85,21 @@ class SqlOutbox(Outbox):
 
     async def forget_recipient(self, recipient_id: UUID) -> None:
         await self._connection.execute(delete(outbox).where(outbox.c.recipient_id == recipient_id))
+
+
+def _row(notification: Notification) -> dict[str, Any]:
+    return {
+        "cause_id": notification.cause_id,
+        "kind": notification.kind.value,
+        "recipient_id": notification.recipient_id,
+        "event_id": notification.event_id,
+        "details": dict(notification.details),
+        "created_at": notification.created_at,
+        "status": _PENDING,
+        "attempts": 0,
+        "next_attempt_at": notification.due_at or notification.created_at,
+        "due_at": notification.due_at,
+    }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

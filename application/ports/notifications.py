@@ -84,7 +84,10 @@ class Broadcast:
 class Outbox(Protocol):
     """Pending notifications, stored in the same transaction as the change."""
 
-    async def add(self, notification: Notification) -> None: ...
+    async def add(self, *notifications: Notification) -> None:
+        """Queue them (in one statement where the storage allows: a confirmation and
+        its reminder cost the join one round trip, not two)."""
+        ...
 
     async def broadcast(self, broadcast: Broadcast) -> None:
         """Queue one notification per current attendee (as of this transaction)."""

@@ -172,3 +172,26 @@ async def test_the_registration_status_of_a_person(backend: Backend) -> None:
     assert await status_of(event.id, seated.id) is RegistrationStatus.CONFIRMED
     assert await status_of(event.id, waiting.id) is RegistrationStatus.WAITLISTED
     assert await status_of(event.id, stranger.id) is None
+
+
+async def test_several_added_at_once_are_each_kept_once(backend: Backend) -> None:
+    event, (first, second) = await scene(backend, 2)
+    confirmation = Notification(
+        cause_id=reminder_cause(first.id),  # any cause of its own
+        kind=NotificationKind.REGISTRATION_CONFIRMED,
+        recipient_id=first.id,
+        event_id=event.id,
+        created_at=NOW,
+    )
+    await add(backend, reminder(event, second))
+
+    async with backend.uow() as uow:
+        await uow.outbox.add(confirmation, reminder(event, first), reminder(event, second))
+        await uow.outbox.add()
+        await uow.commit()
+
+    assert await backend.outbox() == [
+        reminder(event, second),
+        confirmation,
+        reminder(event, first),
+    ]
