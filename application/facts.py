@@ -36,6 +36,7 @@ from application.ports.notifications import Outbox
 from application.ports.repositories import EventRepository, UserRepository
 from application.ports.system import IdGenerator
 from application.ports.webhook_endpoints import WebhookRepository
+from application.reminders import ReminderSchedule
 from application.webhooks import queue_webhooks
 from domain.domain_events import DomainEvent
 from domain.event import Event
@@ -71,8 +72,11 @@ class FactCollector:
         actors: ActorContext,
         ids: IdGenerator,
         webhooks: WebhookRepository | None = None,
+        reminders: ReminderSchedule | None = None,
     ) -> None:
         self._outbox = outbox
+        #: None: no reminders (a unit of work built without the configured schedule).
+        self._reminders = reminders
         self._audit = audit
         self._actors = actors
         self._ids = ids
@@ -102,7 +106,7 @@ class FactCollector:
 
     async def translate(self, facts: list[DomainEvent], *, event: Event | None = None) -> None:
         """`event`: the aggregate that recorded `facts`, as written (webhook payloads)."""
-        await queue_notifications(self._outbox, facts, self._ids)
+        await queue_notifications(self._outbox, facts, self._ids, self._reminders)
         if self._webhooks is not None:
             await queue_webhooks(self._webhooks, self._outbox, facts, self._ids, event=event)
         await append_audit_entries(self._audit, facts, self._actors.current(), self._ids)

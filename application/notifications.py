@@ -14,6 +14,7 @@ from uuid import UUID
 
 from application.ports.notifications import Broadcast, Notification, NotificationKind, Outbox
 from application.ports.system import IdGenerator
+from application.reminders import ReminderSchedule, reminder_cause
 from domain.domain_events import (
     AttendeeLeft,
     AttendeePromoted,
@@ -28,20 +29,89 @@ from domain.domain_events import (
     PasswordResetRequested,
     UserSignedUp,
 )
+from domain.registration import RegistrationStatus
 
 Kind = NotificationKind
 
 
 async def queue_notifications(
-    outbox: Outbox, facts: Iterable[DomainEvent], ids: IdGenerator
+    outbox: Outbox,
+    facts: Iterable[DomainEvent],
+    ids: IdGenerator,
+    reminders: ReminderSchedule | None = None,
 ) -> None:
     """Record the notifications for `facts`. Broadcasts go to the attendees as
-    they stand now, so this runs before registrations are released or deleted."""
+    they stand now, so this runs before registrations are released or deleted.
+    With a `reminders` schedule (the composition root passes the configured one),
+    reminders follow the seats and the start time (`_schedule_reminders`)."""
     for fact in facts:
-        await _queue(outbox, fact, ids.new_id())
+        await _queue(outbox, fact, ids.new_id(), reminders)
+        if reminders is not None:
+            await _schedule_reminders(outbox, fact, reminders)
 
 
-async def _queue(outbox: Outbox, fact: DomainEvent, cause_id: UUID) -> None:
+def _reminder(fact: DomainEvent, schedule: ReminderSchedule | None) -> list[Notification]:
+    """The reminder a newly taken seat gets (one, when its time is still ahead),
+    queued with the seat's own mail."""
+    if schedule is None or not isinstance(fact, AttendeeRegistered | AttendeePromoted):
+        return []
+    if isinstance(fact, AttendeeRegistered) and fact.waitlisted:
+        return []
+    due = schedule.due_at(fact.starts_at, now=fact.occurred_at)
+    if due is None:
+        return []
+    return [
+        Notification(
+            cause_id=reminder_cause(fact.event_id),
+            kind=Kind.REMINDER,
+            recipient_id=fact.user_id,
+            event_id=fact.event_id,
+            created_at=fact.occurred_at,
+            due_at=due,
+        )
+    ]
+
+
+async def _schedule_reminders(
+    outbox: Outbox, fact: DomainEvent, schedule: ReminderSchedule
+) -> None:
+    """One reminder per confirmed seat, due `schedule.before` the start:
+
+    - a seat (joined or promoted) gets one when that time is still ahead
+      (`_reminder`, queued by `_queue` with the seat's mail);
+    - a seat given up (left, removed) loses its pending one;
+    - a new start time moves the pending ones, and gives one to every confirmed
+      attendee who has none yet, or withdraws them when the new time has passed;
+    - a cancelled or deleted event withdraws them all.
+    What was sent stays sent: the cause is the same, so nobody gets a second one.
+    """
+    match fact:
+        case AttendeeLeft():
+            await outbox.withdraw(reminder_cause(fact.event_id), recipient_id=fact.user_id)
+        case EventRescheduled(time_changed=True):
+            cause = reminder_cause(fact.event_id)
+            due = schedule.due_at(fact.starts_at, now=fact.occurred_at)
+            if due is None:
+                await outbox.withdraw(cause)
+                return
+            await outbox.reschedule(cause, due_at=due)
+            await outbox.broadcast(
+                Broadcast(
+                    cause_id=cause,
+                    kind=Kind.REMINDER,
+                    event_id=fact.event_id,
+                    created_at=fact.occurred_at,
+                    statuses=frozenset({RegistrationStatus.CONFIRMED}),
+                    due_at=due,
+                )
+            )
+        case EventCancelled() | EventDeleted():
+            await outbox.withdraw(reminder_cause(fact.event_id))
+
+
+async def _queue(
+    outbox: Outbox, fact: DomainEvent, cause_id: UUID, reminders: ReminderSchedule | None
+) -> None:
     at = fact.occurred_at
     match fact:
         case UserSignedUp(user_id=user_id):
@@ -97,7 +167,8 @@ async def _queue(outbox: Outbox, fact: DomainEvent, cause_id: UUID) -> None:
                     event_id=fact.event_id,
                     created_at=at,
                     details=_attendee_details(fact),
-                )
+                ),
+                *_reminder(fact, reminders),
             )
         case EventRescheduled() | EventCancelled() | EventDeleted():
             await outbox.broadcast(

@@ -82,6 +82,8 @@ class EventRescheduled(DomainEvent):
     event_id: UUID
     time_changed: bool
     place_changed: bool
+    #: When the event starts now (its reminders follow it).
+    starts_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,6 +118,8 @@ class AttendeeRegistered(DomainEvent):
     user_id: UUID
     registration_id: UUID
     waitlisted: bool
+    #: When the event starts (a confirmed seat gets a reminder before it).
+    starts_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +135,8 @@ class AttendeePromoted(DomainEvent):
     event_id: UUID
     user_id: UUID
     registration_id: UUID
+    #: When the event starts (the new seat gets a reminder before it).
+    starts_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -242,6 +242,7 @@ class Event:
                         event_id=self.id,
                         time_changed=time_changed,
                         place_changed=place_changed,
+                        starts_at=self.window.starts_at,
                     )
                 )
 
@@ -307,6 +308,7 @@ class Event:
                 user_id=user_id,
                 registration_id=registration_id,
                 waitlisted=ticket is not None,
+                starts_at=self.window.starts_at,
             )
         )
         return registration
@@ -384,6 +386,7 @@ class Event:
                 event_id=self.id,
                 user_id=registration.user_id,
                 registration_id=registration.id,
+                starts_at=self.window.starts_at,
             )
         )
         return registration

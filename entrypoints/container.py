@@ -39,6 +39,7 @@ from adapters.webhooks.http_sender import HttpWebhookSender
 from application.delivery_policy import DeliveryPolicy
 from application.password_checks import PasswordChecks
 from application.read_cache import InvalidatingUnitOfWorkFactory
+from application.reminders import ReminderSchedule
 from application.use_cases.calendar_feed import (
     IssueCalendarFeed,
     ReadCalendarFeed,
@@ -148,7 +149,15 @@ class Container(containers.DeclarativeContainer):
     #: (application/read_cache.py).
     uow = providers.Singleton(
         InvalidatingUnitOfWorkFactory,
-        providers.Singleton(SqlUnitOfWorkFactory, engine, ids, actors),
+        providers.Singleton(
+            SqlUnitOfWorkFactory,
+            engine,
+            ids,
+            actors,
+            reminders=providers.Singleton(
+                ReminderSchedule, settings.provided.worker.reminder_before
+            ),
+        ),
         read_cache,
     )
     event_queries = providers.Singleton(SqlEventQueries, engine)

@@ -294,6 +294,9 @@ class WorkerSettings:
     inprocess: str = "auto"
     #: Days a sent (or skipped) outbox row is kept before the worker purges it.
     outbox_retention_days: int = 30
+    #: EVENTAPI_REMINDER_BEFORE: how long before an event's start its confirmed
+    #: attendees get their reminder mail.
+    reminder_before: timedelta = timedelta(hours=24)
 
     @property
     def outbox_retention(self) -> timedelta:
@@ -307,6 +310,7 @@ class WorkerSettings:
             outbox_retention_days=read.number(
                 "OUTBOX_RETENTION", default.outbox_retention_days, low=1, high=3650
             ),
+            reminder_before=reminder_before(read.text("REMINDER_BEFORE", "24h")),
         )
 
 
@@ -462,6 +466,26 @@ def _inprocess_worker(raw: str) -> str:
 
 
 LOG_FORMATS = ("auto", "json", "text")
+
+
+_DURATION = re.compile(r"(?P<amount>[0-9]{1,9})(?P<unit>[smhd]?)")
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+#: A reminder further ahead than this is a typo, not a plan.
+MAX_REMINDER_BEFORE = timedelta(days=366)
+
+
+def reminder_before(raw: str) -> timedelta:
+    """EVENTAPI_REMINDER_BEFORE: whole seconds, or a number with s, m, h or d ("90m")."""
+    match = _DURATION.fullmatch(raw.strip().lower())
+    if match is None:
+        raise ConfigurationError(
+            "EVENTAPI_REMINDER_BEFORE must be whole seconds or a number with s, m, h or d "
+            f"(e.g. 90m or 24h), not {raw!r}"
+        )
+    before = timedelta(seconds=int(match["amount"]) * _DURATION_UNITS[match["unit"]])
+    if not timedelta(0) < before <= MAX_REMINDER_BEFORE:
+        raise ConfigurationError("EVENTAPI_REMINDER_BEFORE must be more than 0 and at most 366d")
+    return before
 
 
 def _log_format(raw: str) -> str:

@@ -47,6 +47,7 @@ INVITE_METHODS: dict[NotificationKind, str] = {
     Kind.EVENT_CHANGED: "REQUEST",
     Kind.EVENT_CANCELLED: "CANCEL",
     Kind.EVENT_DELETED: "CANCEL",
+    Kind.REMINDER: "REQUEST",
 }
 #: The mails that carry the seat's ticket: its code as text, and as a QR code image
 #: inline in the HTML part (multipart/related, `cid:`). The worker adds the code to

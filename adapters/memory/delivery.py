@@ -1,8 +1,10 @@
 """The worker's ports over a MemoryStore: outbox leases and geocoding bookkeeping.
 
 Row ids are positions in the store's outbox list (1 for the first row), which
-only ever grows. The delivery state of each row is kept here, beside the store,
-and changed under the store's lock, as a database would in one statement.
+only ever grows. The delivery state of each row is kept in the store
+(`MemoryState.outbox_rows`, so a unit of work can reschedule or withdraw a pending
+row as SQL does) and changed under the store's lock, as a database would in one
+statement.
 """
 
 from __future__ import annotations
@@ -11,31 +13,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from adapters.memory.state import MemoryStore
+from adapters.memory.state import OUTBOX_PURGED, MemoryStore, OutboxRow
 from application.ports.delivery import ClaimedNotification, FailedNotification, OutboxQueue
 from application.ports.geocoder import AddressToLocate, EventLocations
 from application.ports.notifications import SECRET_DETAILS, without_secrets
 from domain.event import EventStatus
 
 #: A row the housekeeping deleted: nothing claims, settles, lists or revives it.
-PURGED = "purged"
+PURGED = OUTBOX_PURGED
 ABANDONED = "abandoned: the worker that made the final attempt never reported back"
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None = None
-    last_attempt_at: datetime | None = None
-    sent_at: datetime | None = None
 
 
 class MemoryOutboxQueue(OutboxQueue):
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self._rows: dict[int, _Row] = {}
+
+    @property
+    def _rows(self) -> dict[int, OutboxRow]:
+        return self._store.state.outbox_rows
 
     def status(self, row_id: int) -> str:
         """Test-only read access: pending, sent or failed."""
@@ -144,12 +139,8 @@ class MemoryOutboxQueue(OutboxQueue):
                     purged += 1
             return purged
 
-    def _row(self, row_id: int) -> _Row:
-        row = self._rows.get(row_id)
-        if row is None:
-            created = self._store.state.outbox[row_id - 1].created_at
-            row = _Row(status="pending", attempts=0, next_attempt_at=created)
-        return row
+    def _row(self, row_id: int) -> OutboxRow:
+        return self._store.state.outbox_row(row_id)
 
     async def _settle(
         self, claimed: ClaimedNotification, *, ends: bool = False, **changes: object

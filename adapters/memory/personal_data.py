@@ -24,8 +24,8 @@ K = TypeVar("K", bound=tuple[float, UUID] | int)
 
 
 class MemoryPersonalData(PersonalData):
-    """`queue` keeps the delivery state of the store's outbox rows (without one,
-    every row reads as pending, as nothing has delivered it)."""
+    """The delivery state of the outbox rows is kept in the store itself
+    (`MemoryState.outbox_rows`); `queue` is accepted for the callers that pass one."""
 
     def __init__(self, store: MemoryStore, queue: MemoryOutboxQueue | None = None) -> None:
         self._store = store
@@ -83,14 +83,13 @@ class MemoryPersonalData(PersonalData):
                         sent_at=sent_at,
                         event_id=n.event_id,
                         event_title=event.title if event else n.details.get("title"),
+                        due_at=n.due_at,
                     )
                 )
             yield records
 
     def _state(self, row_id: int) -> tuple[str, datetime | None]:
-        if self._queue is None:
-            return "pending", None
-        return self._queue.delivery_state(row_id)
+        return (self._queue or MemoryOutboxQueue(self._store)).delivery_state(row_id)
 
 
 def _with_event(view: RegistrationView, event: EventView) -> RegistrationView:

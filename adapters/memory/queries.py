@@ -246,6 +246,15 @@ class MemoryRegistrationQueries(RegistrationQueries):
         registration = self._store.state.registrations.get(registration_id)
         return self._view(registration) if registration else None
 
+    async def status_of(self, event_id: UUID, user_id: UUID) -> RegistrationStatus | None:
+        found = (
+            r
+            for r in self._store.state.registrations.values()
+            if r.event_id == event_id and r.user_id == user_id
+        )
+        registration = next(found, None)
+        return None if registration is None else registration.status
+
     async def attendees(
         self, event_id: UUID, status: RegistrationStatus | None, page: PageRequest
     ) -> Page[RegistrationView]:

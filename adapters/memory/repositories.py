@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
-from adapters.memory.state import MemoryState, clone
+from adapters.memory.state import OUTBOX_PURGED, MemoryState, clone
 from application.ports.audit import AuditEntry, AuditLog
 from application.ports.notifications import Broadcast, Notification, Outbox
 from application.ports.repositories import (
@@ -282,10 +283,40 @@ class MemoryOutbox(Outbox):
     def __init__(self, state: MemoryState) -> None:
         self._state = state
 
-    async def add(self, notification: Notification) -> None:
-        key = (notification.cause_id, notification.recipient_id)
-        if all((n.cause_id, n.recipient_id) != key for n in self._state.outbox):
-            self._state.outbox.append(notification)
+    async def add(self, *notifications: Notification) -> None:
+        for notification in notifications:
+            key = (notification.cause_id, notification.recipient_id)
+            if all((n.cause_id, n.recipient_id) != key for _, n in self._live()):
+                self._state.outbox.append(notification)
+
+    def _live(self) -> list[tuple[int, Notification]]:
+        """(row id, notification) of the rows not deleted (withdrawn or purged)."""
+        state = self._state
+        return [
+            (row_id, n)
+            for row_id, n in enumerate(state.outbox, start=1)
+            if state.outbox_row(row_id).status != OUTBOX_PURGED
+        ]
+
+    def _pending(self, cause_id: UUID) -> list[tuple[int, Notification]]:
+        state = self._state
+        return [
+            (row_id, n)
+            for row_id, n in self._live()
+            if n.cause_id == cause_id and state.outbox_row(row_id).status == "pending"
+        ]
+
+    async def reschedule(self, cause_id: UUID, *, due_at: datetime) -> None:
+        state = self._state
+        for row_id, notification in self._pending(cause_id):
+            state.outbox[row_id - 1] = replace(notification, due_at=due_at)
+            state.outbox_rows[row_id] = replace(state.outbox_row(row_id), next_attempt_at=due_at)
+
+    async def withdraw(self, cause_id: UUID, *, recipient_id: UUID | None = None) -> None:
+        state = self._state
+        for row_id, notification in self._pending(cause_id):
+            if recipient_id in (None, notification.recipient_id):
+                state.outbox_rows[row_id] = replace(state.outbox_row(row_id), status=OUTBOX_PURGED)
 
     async def broadcast(self, broadcast: Broadcast) -> None:
         registrations = sorted(self._state.registrations.values(), key=lambda r: r.created_at)
@@ -302,8 +333,21 @@ class MemoryOutbox(Outbox):
                         event_id=broadcast.event_id,
                         created_at=broadcast.created_at,
                         details=broadcast.details,
+                        due_at=broadcast.due_at,
                     )
                 )
 
     async def forget_recipient(self, recipient_id: UUID) -> None:
-        self._state.outbox = [n for n in self._state.outbox if n.recipient_id != recipient_id]
+        state = self._state
+        kept = [
+            (row_id, n)
+            for row_id, n in enumerate(state.outbox, start=1)
+            if n.recipient_id != recipient_id
+        ]
+        # Row ids are positions: the delivery state follows its row to its new one.
+        state.outbox_rows = {
+            new_id: state.outbox_rows[old_id]
+            for new_id, (old_id, _) in enumerate(kept, start=1)
+            if old_id in state.outbox_rows
+        }
+        state.outbox = [n for _, n in kept]

@@ -37,6 +37,27 @@ class IdempotencyRecord:
     response: StoredResponse | None = None
 
 
+#: An outbox row deleted (withdrawn, or purged by the housekeeping): nothing claims,
+#: settles, lists or revives it, and its (cause, recipient) may be queued again.
+OUTBOX_PURGED = "purged"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """The delivery state of one outbox row (adapters/memory/delivery.py)."""
+
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+
+    @classmethod
+    def new(cls, notification: Notification) -> OutboxRow:
+        return cls("pending", 0, notification.due_at or notification.created_at)
+
+
 @dataclass
 class MemoryState:
     users: dict[UUID, User] = field(default_factory=dict)
@@ -50,8 +71,15 @@ class MemoryState:
     outbox: list[Notification] = field(default_factory=list)
     webhooks: dict[UUID, Webhook] = field(default_factory=dict)
     webhook_attempts: list[WebhookAttempt] = field(default_factory=list)
+    #: Delivery state by row id (the position in `outbox`, from 1); a row without
+    #: an entry is as `OutboxRow.new` makes it.
+    outbox_rows: dict[int, OutboxRow] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     idempotency_keys: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
+
+    def outbox_row(self, row_id: int) -> OutboxRow:
+        row = self.outbox_rows.get(row_id)
+        return row if row is not None else OutboxRow.new(self.outbox[row_id - 1])
 
     def load(self, other: MemoryState) -> None:
         """Become a working copy of `other`: the tables are copied, not the rows

@@ -27,17 +27,29 @@ from application.facts import FactCollector
 from application.ports.audit import ActorContext
 from application.ports.system import IdGenerator
 from application.ports.unit_of_work import UnitOfWork
+from application.reminders import ReminderSchedule
 from domain.domain_events import DomainEvent
 
 
 class MemoryUnitOfWork(UnitOfWork):
-    def __init__(self, store: MemoryStore, ids: IdGenerator, actors: ActorContext = ACTORS) -> None:
+    def __init__(
+        self,
+        store: MemoryStore,
+        ids: IdGenerator,
+        actors: ActorContext = ACTORS,
+        reminders: ReminderSchedule | None = None,
+    ) -> None:
         self._store = store
         self._working = MemoryState()
         self.outbox = MemoryOutbox(self._working)
         self.webhooks = MemoryWebhookRepository(self._working)
         self._facts = FactCollector(
-            self.outbox, MemoryAuditLog(self._working), actors, ids, self.webhooks
+            self.outbox,
+            MemoryAuditLog(self._working),
+            actors,
+            ids,
+            webhooks=self.webhooks,
+            reminders=reminders,
         )
         self.users = self._facts.users(MemoryUserRepository(self._working))
         self.events = self._facts.events(MemoryEventRepository(self._working))
@@ -78,11 +90,13 @@ class MemoryUnitOfWorkFactory:
         store: MemoryStore,
         ids: IdGenerator | None = None,
         actors: ActorContext = ACTORS,
+        reminders: ReminderSchedule | None = None,
     ) -> None:
         self._store = store
         self._ids = ids or Uuid7Generator()
         self._actors = actors
+        self._reminders = reminders
 
     def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
         # One lock serves readers and writers alike.
-        return MemoryUnitOfWork(self._store, self._ids, self._actors)
+        return MemoryUnitOfWork(self._store, self._ids, self._actors, self._reminders)

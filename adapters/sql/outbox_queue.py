@@ -177,4 +177,5 @@ def _notification(row: RowMapping) -> Notification:
         event_id=row["event_id"],
         details=dict(row["details"]),
         webhook_id=row["webhook_id"],
+        due_at=row["due_at"],
     )

@@ -79,6 +79,7 @@ class SqlPersonalData(PersonalData):
                 outbox.c.sent_at,
                 outbox.c.event_id,
                 outbox.c.details,
+                outbox.c.due_at,
                 events.c.title.label("event_title"),
             )
             .outerjoin(events, events.c.id == outbox.c.event_id)
@@ -134,6 +135,7 @@ def _notification(row: RowMapping) -> NotificationRecord:
         sent_at=row["sent_at"],
         event_id=row["event_id"],
         event_title=row["event_title"] or (row["details"] or {}).get("title"),
+        due_at=row["due_at"],
     )
 
 

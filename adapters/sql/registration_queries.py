@@ -79,6 +79,13 @@ class SqlRegistrationQueries(RegistrationQueries):
         row = await fetch_first(self._engine, statement)
         return None if row is None else _view(row)
 
+    async def status_of(self, event_id: UUID, user_id: UUID) -> RegistrationStatus | None:
+        statement = select(registrations.c.status).where(
+            registrations.c.event_id == event_id, registrations.c.user_id == user_id
+        )
+        row = await fetch_first(self._engine, statement)
+        return None if row is None else RegistrationStatus(row["status"])
+
     async def attendees(
         self, event_id: UUID, status: RegistrationStatus | None, page: PageRequest
     ) -> Page[RegistrationView]:

@@ -322,6 +322,8 @@ outbox = Table(
     # Migration 0014: the endpoint of a `webhook` row. No foreign key: a deleted
     # endpoint's pending rows are skipped by the worker, not lost mid-flight.
     Column("webhook_id", Uuid(), nullable=True),
+    # When a scheduled row (a reminder) becomes due (migration 0013); null: at once.
+    Column("due_at", UtcDateTime(), nullable=True),
     UniqueConstraint("cause_id", "recipient_id"),
     CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="status"),
 )

@@ -30,14 +30,22 @@ from application.facts import FactCollector
 from application.ports.audit import ActorContext
 from application.ports.system import IdGenerator
 from application.ports.unit_of_work import UnitOfWork
+from application.reminders import ReminderSchedule
 from domain.domain_events import DomainEvent
 
 
 class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, engine: AsyncEngine, ids: IdGenerator, actors: ActorContext) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        ids: IdGenerator,
+        actors: ActorContext,
+        reminders: ReminderSchedule | None = None,
+    ) -> None:
         self._engine = engine
         self._ids = ids
         self._actors = actors
+        self._reminders = reminders
         self._connection: AsyncConnection | None = None
         self._facts: FactCollector | None = None
 
@@ -49,7 +57,12 @@ class SqlUnitOfWork(UnitOfWork):
         self.outbox = SqlOutbox(connection)
         self.webhooks = SqlWebhookRepository(connection)
         self._facts = FactCollector(
-            self.outbox, SqlAuditLog(connection), self._actors, self._ids, self.webhooks
+            self.outbox,
+            SqlAuditLog(connection),
+            self._actors,
+            self._ids,
+            webhooks=self.webhooks,
+            reminders=self._reminders,
         )
         self.users = self._facts.users(SqlUserRepository(connection))
         self.events = self._facts.events(SqlEventRepository(connection))
@@ -95,10 +108,15 @@ class SqlUnitOfWorkFactory:
     """
 
     def __init__(
-        self, engine: AsyncEngine, ids: IdGenerator | None = None, actors: ActorContext = ACTORS
+        self,
+        engine: AsyncEngine,
+        ids: IdGenerator | None = None,
+        actors: ActorContext = ACTORS,
+        reminders: ReminderSchedule | None = None,
     ) -> None:
         self._ids = ids or Uuid7Generator()
         self._actors = actors
+        self._reminders = reminders
         self._reader = engine
         self._writer = (
             engine.execution_options(**{WRITE_LOCK: True}) if is_sqlite(engine) else engine
@@ -107,4 +125,6 @@ class SqlUnitOfWorkFactory:
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """Read-only units of work begin a plain (deferred) transaction on SQLite, so
         looking up the caller never queues behind writers."""
-        return SqlUnitOfWork(self._reader if read_only else self._writer, self._ids, self._actors)
+        return SqlUnitOfWork(
+            self._reader if read_only else self._writer, self._ids, self._actors, self._reminders
+        )

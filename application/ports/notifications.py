@@ -36,6 +36,9 @@ class NotificationKind(StrEnum):
     #: To an endpoint's owner: it failed for 3 days and was disabled (`details`:
     #: `webhook_id`, `url`, `failing_since`).
     WEBHOOK_DISABLED = "webhook_disabled"
+    #: The event starts soon (EVENTAPI_REMINDER_BEFORE ahead): one per confirmed
+    #: attendee, due at a time (`Notification.due_at`), checked again at delivery.
+    REMINDER = "reminder"
 
 
 #: Details that hold a raw secret (a mailed token). They live in a row only until
@@ -65,6 +68,8 @@ class Notification:
     details: Mapping[str, str] = field(default_factory=dict)
     #: The endpoint of a `WEBHOOK` notification (its owner is the recipient).
     webhook_id: UUID | None = None
+    #: Not to be delivered before this time (a reminder); None: at once.
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,15 +86,29 @@ class Broadcast:
         {RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED}
     )
     details: Mapping[str, str] = field(default_factory=dict)
+    due_at: datetime | None = None
 
 
 class Outbox(Protocol):
     """Pending notifications, stored in the same transaction as the change."""
 
-    async def add(self, notification: Notification) -> None: ...
+    async def add(self, *notifications: Notification) -> None:
+        """Queue them (in one statement where the storage allows: a confirmation and
+        its reminder cost the join one round trip, not two)."""
+        ...
 
     async def broadcast(self, broadcast: Broadcast) -> None:
         """Queue one notification per current attendee (as of this transaction)."""
+        ...
+
+    async def reschedule(self, cause_id: UUID, *, due_at: datetime) -> None:
+        """Every still pending notification of the cause becomes due at `due_at`
+        (a reminder whose event moved); sent ones stay as they were."""
+        ...
+
+    async def withdraw(self, cause_id: UUID, *, recipient_id: UUID | None = None) -> None:
+        """Delete the still pending notifications of the cause (for one recipient, or
+        for all): what was sent stays, so the cause is never sent twice to anyone."""
         ...
 
     async def forget_recipient(self, recipient_id: UUID) -> None:

@@ -48,6 +48,8 @@ class NotificationRecord:
     event_id: UUID | None
     #: The event's title now, or the one the notification recorded if it is gone.
     event_title: str | None
+    #: When a scheduled notification (a reminder) is due; None for the others.
+    due_at: datetime | None = None
 
 
 class PersonalData(Protocol):

@@ -234,6 +234,10 @@ class EventQueries(Protocol):
 class RegistrationQueries(Protocol):
     async def get(self, registration_id: UUID) -> RegistrationView | None: ...
 
+    async def status_of(self, event_id: UUID, user_id: UUID) -> RegistrationStatus | None:
+        """The person's registration status for the event; None without one."""
+        ...
+
     async def attendees(
         self, event_id: UUID, status: RegistrationStatus | None, page: PageRequest
     ) -> Page[RegistrationView]:

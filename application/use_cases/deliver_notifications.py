@@ -20,6 +20,8 @@ from application.ports.notifications import (
 from application.ports.queries import EventQueries, EventView, RegistrationQueries, UserQueries
 from application.ports.system import Clock
 from application.use_cases.deliver_webhooks import Attempt, Tried, WebhookDelivery
+from domain.event import EventStatus
+from domain.registration import RegistrationStatus
 
 log = logging.getLogger(__name__)
 #: The mails that carry the seat's ticket code (adapters/mail/composer.py shows it).
@@ -72,6 +74,9 @@ class DeliverNotifications:
     - A confirmation or promotion carries the seat's ticket code, read from
       `registrations` at delivery (never stored in the outbox): a seat given up
       since is mailed without one. Without `registrations`, no mail has a code.
+    - A reminder is checked again as it goes out: the event is still published
+      and not started, and the recipient still holds a confirmed seat; else it is
+      skipped (the unit of work withdraws them too: belt and braces).
     """
 
     def __init__(
@@ -94,6 +99,8 @@ class DeliverNotifications:
         self._clock = clock
         self._policy = policy or DeliveryPolicy()
         self._jitter = jitter or random.SystemRandom().random
+        #: Without it, no mail carries a ticket and no reminder can be checked, so
+        #: none is sent.
         self._registrations = registrations
         self._webhooks = webhooks
 
@@ -142,6 +149,10 @@ class DeliverNotifications:
             ):
                 return await self._skip(item, "the event no longer exists")
             notification = await self._with_ticket(notification)
+            if notification.kind is NotificationKind.REMINDER:
+                stale = await self._stale_reminder(notification, event)
+                if stale is not None:
+                    return await self._skip(item, stale)
             await self._notifier.deliver(
                 notification,
                 recipient=Recipient(id=user.id, email=user.email, full_name=user.full_name),
@@ -238,6 +249,21 @@ class DeliverNotifications:
         if event_id not in events:  # a broadcast's batch is mostly one event
             events[event_id] = await self._events.get(event_id)
         return events[event_id]
+
+    async def _stale_reminder(
+        self, notification: Notification, event: EventView | None
+    ) -> str | None:
+        """Why a reminder must not go out now, or None when it may."""
+        if event is None or event.status is not EventStatus.PUBLISHED:
+            return "the event is no longer on"
+        if event.starts_at <= self._clock.now():
+            return "the event has started"
+        if self._registrations is None:
+            return "the registration cannot be checked"
+        status = await self._registrations.status_of(event.id, notification.recipient_id)
+        if status is not RegistrationStatus.CONFIRMED:
+            return "the recipient no longer holds a seat"
+        return None
 
     async def _skip(self, item: ClaimedNotification, reason: str) -> Outcome:
         skipped = await self._queue.mark_skipped(item, now=self._clock.now(), reason=reason)

@@ -23,7 +23,8 @@ HEADER = (
     "Notifications in the outbox, newest first. The worker delivers them (`eventapi worker`;\n"
     "on the embedded SQLite default, the server itself). Status: pending (due, or waiting\n"
     "for a retry: (Nx) is the attempts so far), sent, skipped (not sent: the account is\n"
-    "closed or the event is gone), failed (dead-lettered: see `eventapi outbox --failed`).\n"
+    "closed or the event is gone), failed (dead-lettered: see `eventapi outbox --failed`),\n"
+    "scheduled (a reminder, not due before its time).\n"
 )
 COLUMNS = ("id", "created_at (UTC)", "status", "kind", "recipient", "event")
 FAILED_HEADER = (
@@ -53,7 +54,7 @@ class DeadLetters:
 
 async def read_outbox(container: Container, limit: int) -> OutboxListing:
     await require_schema(container)
-    return await SqlOutboxReader(container.engine()).newest(limit)
+    return await SqlOutboxReader(container.engine()).newest(limit, now=container.clock().now())
 
 
 async def read_failed(container: Container, limit: int) -> DeadLetters:

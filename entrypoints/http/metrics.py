@@ -172,6 +172,11 @@ class _Backlog(Collector):
             "Notifications given up on, waiting for an operator (eventapi outbox --failed).",
             backlog.failed,
         )
+        yield GaugeMetricFamily(
+            "eventapi_outbox_scheduled",
+            "Notifications not due yet (reminders): planned, not waiting.",
+            backlog.scheduled,
+        )
 
 
 async def exposition(engine: AsyncEngine, clock: Clock) -> bytes:
@@ -183,12 +188,13 @@ async def exposition(engine: AsyncEngine, clock: Clock) -> bytes:
     else:
         text = generate_latest(REGISTRY)
     try:
-        backlog = await SqlOutboxReader(engine).backlog()
+        now = clock.now()
+        backlog = await SqlOutboxReader(engine).backlog(now)
     except Exception:  # the database is down: report the rest
         log.warning("metrics: the outbox could not be read", exc_info=True)
         return text
     extra = CollectorRegistry()
-    extra.register(_Backlog(backlog, clock.now()))
+    extra.register(_Backlog(backlog, now))
     return text + generate_latest(extra)
 
 

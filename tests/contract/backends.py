@@ -13,20 +13,23 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.memory.delivery import MemoryOutboxQueue
 from adapters.memory.queries import (
     MemoryCallerQueries,
     MemoryEventQueries,
     MemoryRegistrationQueries,
     MemoryUserQueries,
 )
-from adapters.memory.state import MemoryStore
+from adapters.memory.state import OUTBOX_PURGED, MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from adapters.sql.caller_queries import SqlCallerQueries
 from adapters.sql.event_queries import SqlEventQueries
+from adapters.sql.outbox_queue import SqlOutboxQueue
 from adapters.sql.registration_queries import SqlRegistrationQueries
 from adapters.sql.tables import outbox as outbox_table
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.user_queries import SqlUserQueries
+from application.ports.delivery import OutboxQueue
 from application.ports.notifications import Notification, NotificationKind
 from application.ports.queries import (
     CallerQueries,
@@ -47,13 +50,20 @@ class Backend:
     #: Everything the outbox holds, oldest first (test-only read access).
     outbox: Callable[[], Awaitable[list[Notification]]]
     callers: CallerQueries
+    #: The worker's side of the same outbox.
+    queue: OutboxQueue
 
 
 def memory_backend() -> Backend:
     store = MemoryStore()
 
     async def outbox() -> list[Notification]:
-        return list(store.state.outbox)
+        state = store.state
+        return [
+            n
+            for row_id, n in enumerate(state.outbox, start=1)
+            if state.outbox_row(row_id).status != OUTBOX_PURGED
+        ]
 
     return Backend(
         name="memory",
@@ -63,6 +73,7 @@ def memory_backend() -> Backend:
         users=MemoryUserQueries(store),
         outbox=outbox,
         callers=MemoryCallerQueries(store),
+        queue=MemoryOutboxQueue(store),
     )
 
 
@@ -80,6 +91,7 @@ def sql_backend(name: str, engine: AsyncEngine) -> Backend:
                 event_id=row["event_id"],
                 details=row["details"],
                 webhook_id=row["webhook_id"],
+                due_at=row["due_at"],
             )
             for row in rows
         ]
@@ -92,4 +104,5 @@ def sql_backend(name: str, engine: AsyncEngine) -> Backend:
         users=SqlUserQueries(engine),
         outbox=outbox,
         callers=SqlCallerQueries(engine),
+        queue=SqlOutboxQueue(engine),
     )

@@ -104,6 +104,11 @@ async def test_the_export_holds_the_callers_registrations_events_and_notificatio
     assert all(n["status"] == "pending" for n in body["notifications"])  # no worker here
     joined = next(n for n in body["notifications"] if n["kind"] == "registration_confirmed")
     assert (joined["event_id"], joined["event_title"]) == (meetup["id"], "Python meetup")
+    assert joined["due_at"] is None
+    # The reminder of her seat, with the time it is due (a day before the start).
+    (reminder,) = [n for n in body["notifications"] if n["kind"] == "reminder"]
+    starts = datetime.fromisoformat(meetup["starts_at"])
+    assert datetime.fromisoformat(reminder["due_at"]) == starts - timedelta(days=1)
     assert body["webhooks"] == []
     assert body["audit_events"] == []  # joining and cancelling are not audited for ann
     # Nobody else's data: not Otto's account, registrations or seat.

@@ -129,6 +129,7 @@ async def test_the_outbox_backlog_is_read_at_scrape_time(tmp_path: Path) -> None
     assert sample(text, "eventapi_outbox_pending") == 2
     assert sample(text, "eventapi_outbox_oldest_pending_age_seconds") == 120
     assert sample(text, "eventapi_outbox_dead_letters") == 0
+    assert sample(text, "eventapi_outbox_scheduled") == 0
 
 
 async def test_the_pool_gauge_counts_connections_in_use(tmp_path: Path) -> None:

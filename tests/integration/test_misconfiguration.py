@@ -158,6 +158,18 @@ def table(postgres_url: str) -> list[Row]:
             {"SMTP_URL": "smtp://relay:587?starttls=maybe"},
             ("EVENTAPI_SMTP_URL", "starttls must be on or off"),
         ),
+        Row(
+            "reminder time in words",
+            "worker",
+            {"REMINDER_BEFORE": "90 minutes"},
+            ("EVENTAPI_REMINDER_BEFORE", "s, m, h or d", "90m"),
+        ),
+        Row(
+            "no reminder time",
+            "serve",
+            {"REMINDER_BEFORE": "0h"},
+            ("EVENTAPI_REMINDER_BEFORE", "more than 0"),
+        ),
     ]
     return rows
 

@@ -709,7 +709,12 @@ async def every_notification_is_mailed_exactly_once(
 ) -> None:
     engine, relay = topology.engine, topology.relay
     async with engine.connect() as connection:
-        queued = (await connection.execute(select(outbox))).mappings().all()
+        # Reminders (issue 14) wait for a day before the events: not this test's mail.
+        queued = (
+            (await connection.execute(select(outbox).where(outbox.c.due_at.is_(None))))
+            .mappings()
+            .all()
+        )
         emails = {str(row.id): row.email for row in await connection.execute(select(users))}
 
     # What each person's history calls for, from the rows as they stood after the joins.
@@ -756,5 +761,7 @@ async def every_notification_is_mailed_exactly_once(
 
 async def unsent(engine: AsyncEngine) -> int:
     async with engine.connect() as connection:
-        count = await connection.scalar(text("SELECT count(*) FROM outbox WHERE status <> 'sent'"))
+        count = await connection.scalar(
+            text("SELECT count(*) FROM outbox WHERE status <> 'sent' AND due_at IS NULL")
+        )
     return int(count or 0)

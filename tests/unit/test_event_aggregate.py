@@ -286,6 +286,7 @@ def test_free_seats_are_confirmed() -> None:
             user_id=user(number),
             registration_id=registration.id,
             waitlisted=False,
+            starts_at=seats.event.window.starts_at,
         )
         for registration, number in ((first, 1), (second, 2))
     ]
@@ -383,7 +384,11 @@ def test_a_confirmed_attendee_leaving_promotes_the_lowest_ticket() -> None:
     assert isinstance(left, AttendeeLeft)
     assert (left.user_id, left.removed_by_organizer) == (user(0), False)
     assert promotion == AttendeePromoted(
-        occurred_at=LATER, event_id=EVENT_ID, user_id=user(2), registration_id=head.id
+        occurred_at=LATER,
+        event_id=EVENT_ID,
+        user_id=user(2),
+        registration_id=head.id,
+        starts_at=seats.event.window.starts_at,
     )
 
 
@@ -575,7 +580,11 @@ def test_a_new_time_of_a_published_event_is_announced() -> None:
     assert event.sequence == 1
     assert event.pull_recorded() == [
         EventRescheduled(
-            occurred_at=LATER, event_id=EVENT_ID, time_changed=True, place_changed=False
+            occurred_at=LATER,
+            event_id=EVENT_ID,
+            time_changed=True,
+            place_changed=False,
+            starts_at=later_window.starts_at,
         )
     ]
 
@@ -589,7 +598,11 @@ def test_a_new_place_of_a_published_event_is_announced() -> None:
     assert event.sequence == 1
     assert event.pull_recorded() == [
         EventRescheduled(
-            occurred_at=LATER, event_id=EVENT_ID, time_changed=False, place_changed=True
+            occurred_at=LATER,
+            event_id=EVENT_ID,
+            time_changed=False,
+            place_changed=True,
+            starts_at=event.window.starts_at,
         )
     ]
 

@@ -30,6 +30,7 @@ from application.password_checks import PasswordChecks
 from application.ports.notifications import Notification
 from application.ports.queries import EventView, PageRequest, UserView
 from application.principal import Principal
+from application.reminders import ReminderSchedule
 from application.use_cases.cancel_event import CancelEvent
 from application.use_cases.close_own_account import CloseOwnAccount
 from application.use_cases.create_event import CreateEvent, CreateEventCommand
@@ -71,9 +72,11 @@ class World:
     hasher: BcryptHasher = field(default_factory=lambda: BcryptHasher(b"p" * 32, rounds=4))
     limiter: MemoryRateLimiter = field(default_factory=MemoryRateLimiter)
     policy: PasswordPolicy = field(default_factory=PasswordPolicy)
+    #: None: the units of work queue no reminders (tests/unit/test_reminders.py sets one).
+    reminders: ReminderSchedule | None = None
 
     def __post_init__(self) -> None:
-        uow = MemoryUnitOfWorkFactory(self.store, self.ids)
+        uow = MemoryUnitOfWorkFactory(self.store, self.ids, reminders=self.reminders)
         common = CommonPasswordSet(COMMON)
         sanitizer = Nh3Sanitizer()
         self.uow = uow

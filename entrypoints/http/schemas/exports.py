@@ -39,6 +39,10 @@ class ExportedNotificationOut(Struct, frozen=True):
     sent_at: datetime | None
     event_id: UUID | None
     event_title: str | None
+    due_at: Annotated[
+        datetime | None,
+        Meta(description="When a scheduled notification (a reminder) is due; null for others."),
+    ] = None
 
     @classmethod
     def of(cls, record: NotificationRecord) -> ExportedNotificationOut:
@@ -49,6 +53,7 @@ class ExportedNotificationOut(Struct, frozen=True):
             sent_at=record.sent_at,
             event_id=record.event_id,
             event_title=record.event_title,
+            due_at=record.due_at,
         )
 
 
