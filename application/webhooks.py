@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -37,6 +38,7 @@ from domain.domain_events import (
     EventDeleted,
     EventPublished,
     EventRescheduled,
+    EventRevised,
 )
 from domain.event import Event
 
@@ -49,6 +51,7 @@ _CAUSES = UUID("6f1d8a5e-7c1b-4b1e-9a57-3b1f0f1e8c21")
 WEBHOOK_TYPE_OF: Mapping[type[DomainEvent], Callable[[Any], str]] = {
     EventPublished: lambda fact: "event.published",
     EventRescheduled: lambda fact: "event.updated",
+    EventRevised: lambda fact: "event.updated",
     EventCancelled: lambda fact: "event.cancelled",
     EventDeleted: lambda fact: "event.deleted",
     AttendeeRegistered: lambda fact: (
@@ -58,6 +61,26 @@ WEBHOOK_TYPE_OF: Mapping[type[DomainEvent], Callable[[Any], str]] = {
     AttendeeLeft: lambda fact: "registration.cancelled",
     CheckedIn: lambda fact: "check_in.created",
 }
+
+
+def _one_update_per_write(facts: Iterable[DomainEvent]) -> list[DomainEvent]:
+    """One `event.updated` per event and write: a PATCH that renames an event and
+    resizes it is one change to its subscribers, with every field it touched."""
+    merged: list[DomainEvent] = []
+    updates: dict[UUID, tuple[int, EventRescheduled | EventRevised]] = {}
+    for fact in facts:
+        if not isinstance(fact, EventRescheduled | EventRevised):
+            merged.append(fact)
+        elif fact.event_id not in updates:
+            updates[fact.event_id] = (len(merged), fact)
+            merged.append(fact)
+        else:
+            at, first = updates[fact.event_id]
+            changed = tuple(dict.fromkeys((*first.changed, *fact.changed)))
+            main = first if isinstance(first, EventRescheduled) else fact
+            updates[fact.event_id] = (at, replace(main, changed=changed))
+            merged[at] = updates[fact.event_id][1]
+    return merged
 
 
 def cause_for(cause_id: UUID, webhook_id: UUID) -> UUID:
@@ -105,7 +128,7 @@ async def queue_webhooks(
 ) -> None:
     """Queue a delivery per subscribed endpoint for each of `facts`. `event` is the
     aggregate that recorded them, as written (for the payload's snapshot)."""
-    for fact in facts:
+    for fact in _one_update_per_write(facts):
         type_of = WEBHOOK_TYPE_OF.get(type(fact))
         event_id = getattr(fact, "event_id", None)
         if type_of is None or not isinstance(event_id, UUID):
@@ -149,6 +172,10 @@ async def _data(
         case EventRescheduled():
             data["time_changed"] = fact.time_changed
             data["place_changed"] = fact.place_changed
+            data["changed"] = list(fact.changed)
+        case EventRevised():
+            data["time_changed"] = data["place_changed"] = False
+            data["changed"] = list(fact.changed)
         case EventCancelled():
             data["reason"] = fact.reason
         case EventDeleted():

@@ -84,6 +84,17 @@ class EventRescheduled(DomainEvent):
     place_changed: bool
     #: When the event starts now (its reminders follow it).
     starts_at: datetime | None = None
+    #: Every field the change touched (`title`, `window`, `location`, ...).
+    changed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventRevised(DomainEvent):
+    """A published event changed in what attendees need not be mailed about (title,
+    description, capacity, waitlist): subscribers' webhooks still hear of it."""
+
+    event_id: UUID
+    changed: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,6 +26,7 @@ from domain.domain_events import (
     EventDeleted,
     EventPublished,
     EventRescheduled,
+    EventRevised,
 )
 from domain.errors import (
     AlreadyCoOrganizer,
@@ -225,6 +226,17 @@ class Event:
         )
         time_changed = window is not None and window != self.window
         place_changed = location is not None and not location.same_place(self.location)
+        changed = tuple(
+            name
+            for name, differs in (
+                ("title", new_title != self.title),
+                ("description", new_description != self.description),
+                ("location", location is not None and location != self.location),
+                ("window", time_changed),
+                ("waitlist_enabled", waitlist_enabled not in (None, self.waitlist_enabled)),
+            )
+            if differs
+        )
         self.title, self.description = new_title, new_description
         if location is not None:
             self.location = location
@@ -243,8 +255,11 @@ class Event:
                         time_changed=time_changed,
                         place_changed=place_changed,
                         starts_at=self.window.starts_at,
+                        changed=changed,
                     )
                 )
+        elif changed:
+            self._revised(changed, now)
 
     def change_capacity(
         self, capacity: Capacity, *, waitlist_head: Sequence[Registration], now: datetime
@@ -259,9 +274,15 @@ class Event:
             raise CapacityBelowAttendees(capacity.value, self.attendee_count)
         # checked before anything changes
         head = self._head(waitlist_head, self.waitlist_needed_to_resize(capacity))
+        if capacity != self.capacity:
+            self._revised(("capacity",), now)
         self.capacity = capacity
         self._touch(now)
         return [self._promote(reg, now) for reg in head]
+
+    def _revised(self, changed: tuple[str, ...], now: datetime) -> None:
+        if self.status is EventStatus.PUBLISHED:
+            self.recorded.append(EventRevised(occurred_at=now, event_id=self.id, changed=changed))
 
     # -- seats ---------------------------------------------------------------------------
 

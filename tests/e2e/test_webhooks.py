@@ -17,6 +17,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from adapters.mail.sink import MailSink
 from application import webhook_signing
+from application.ports import webhook_endpoints
 from application.ports.system import Clock
 from domain.users import Role
 from tests.e2e.conftest import API, Api, Caller
@@ -310,3 +311,75 @@ async def test_endpoints_are_exported_without_secrets_and_audited(
             hook["id"],
             owner.user_id,
         )
+
+
+async def test_every_kind_of_activity_reaches_an_endpoint_subscribed_to_every_type(
+    api: Api, webhook_receiver: WebhookReceiver, clock: ShiftedClock
+) -> None:
+    """The event's life, as its organizer's endpoint hears it: each type once, in
+    order, with the payload docs/notifications.md shows; a PATCH that renames and
+    resizes is one `event.updated` naming both fields."""
+    owner = await api.user(Role.ORGANIZER, "owner")
+    first, second = await api.user(name="first"), await api.user(name="second")
+    hook = await subscribe(
+        api, owner, webhook_receiver.url_for("/all"), *webhook_endpoints.WEBHOOK_TYPES
+    )
+    event = await api.published_event(owner, capacity=1, waitlist_enabled=True)
+    path = f"{API}/events/{event['id']}"
+    seat = await api.join(first, event["id"])
+    await api.join(second, event["id"])  # waitlisted
+    left = await api.client.delete(f"{path}/registrations/me", headers=first.headers)
+    assert left.status_code == 204, left.text  # `second` is promoted
+    mine = await api.client.get(f"{API}/users/me/registrations", headers=second.headers)
+    code = next(r["ticket_code"] for r in mine.json()["items"] if r["event_id"] == event["id"])
+    scanned = await api.client.post(
+        f"{path}/check-ins", json={"ticket_code": code}, headers=owner.headers
+    )
+    assert scanned.status_code == 201, scanned.text
+    patched = await api.client.patch(
+        path, json={"title": "Renamed", "capacity": 5}, headers=owner.headers
+    )
+    assert patched.status_code == 200, patched.text
+    cancelled = await api.client.post(
+        f"{path}/cancel", json={"reason": "rain"}, headers=owner.headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    doomed = await api.published_event(owner)
+    deleted = await api.client.delete(f"{API}/events/{doomed['id']}", headers=owner.headers)
+    assert deleted.status_code == 204, deleted.text
+    pinged = await api.client.post(f"{W}/{hook['id']}/ping", headers=owner.headers)
+    assert pinged.status_code == 202, pinged.text
+    work_off(api)
+
+    expected = [
+        "event.published",
+        "registration.confirmed",
+        "registration.waitlisted",
+        "registration.cancelled",
+        "registration.promoted",
+        "check_in.created",
+        "event.updated",
+        "event.cancelled",
+        "event.published",
+        "event.deleted",
+        "webhook.ping",
+    ]
+    received = webhook_receiver.wait_for(len(expected), path="/all")
+    payloads = [verified(hook["secret"], request) for request in received]
+    assert sorted(p["type"] for p in payloads) == sorted(expected)
+    assert set(webhook_endpoints.WEBHOOK_TYPES) == {p["type"] for p in payloads}
+    by_type = {p["type"]: p["data"] for p in payloads}
+    assert by_type["registration.cancelled"]["registration_id"] == seat["id"]
+    assert by_type["registration.promoted"]["user"] == {
+        "id": second.user_id,
+        "full_name": "Second Person",
+    }
+    assert by_type["check_in.created"]["user"]["id"] == second.user_id
+    assert by_type["check_in.created"]["checked_in_at"] == scanned.json()["checked_in_at"]
+    assert sorted(by_type["event.updated"]["changed"]) == ["capacity", "title"]
+    assert by_type["event.cancelled"]["reason"] == "rain"
+    assert by_type["event.deleted"]["event"]["id"] == doomed["id"]
+    for request in received:
+        body = request.body.decode()
+        assert code not in body, "a payload carries a ticket code"
+        assert all(c.email not in body for c in (owner, first, second))

@@ -18,6 +18,7 @@ from domain.domain_events import (
     EventCreated,
     EventPublished,
     EventRescheduled,
+    EventRevised,
 )
 from domain.errors import (
     AlreadyCoOrganizer,
@@ -559,7 +560,9 @@ def test_a_newcomer_on_the_waitlist_is_last_in_line_and_a_seat_has_no_position()
 # -- revising ------------------------------------------------------------------------------
 
 
-def test_a_new_title_is_not_announced() -> None:
+def test_a_new_title_is_no_reschedule_only_a_revision() -> None:
+    """Attendees are not mailed about a title (no EventRescheduled); webhooks hear
+    of it (EventRevised)."""
     event = published_event()
     sequence, revision = event.sequence, event.revision
 
@@ -567,7 +570,28 @@ def test_a_new_title_is_not_announced() -> None:
 
     assert (event.title, event.description) == ("Sprint", "Hacking")
     assert (event.sequence, event.revision) == (sequence, revision + 1)
+    assert event.pull_recorded() == [
+        EventRevised(occurred_at=LATER, event_id=EVENT_ID, changed=("title", "description"))
+    ]
+
+
+def test_a_revision_that_changes_nothing_records_nothing() -> None:
+    event = published_event()
+
+    event.revise(now=LATER, title=event.title, window=event.window)
+
     assert event.pull_recorded() == []
+
+
+def test_a_new_capacity_of_a_published_event_is_a_revision() -> None:
+    event = published_event()
+
+    event.change_capacity(Capacity(event.capacity.value + 5), waitlist_head=[], now=LATER)
+    event.change_capacity(event.capacity, waitlist_head=[], now=LATER)
+
+    assert event.pull_recorded() == [
+        EventRevised(occurred_at=LATER, event_id=EVENT_ID, changed=("capacity",))
+    ]
 
 
 def test_a_new_time_of_a_published_event_is_announced() -> None:
@@ -585,6 +609,7 @@ def test_a_new_time_of_a_published_event_is_announced() -> None:
             time_changed=True,
             place_changed=False,
             starts_at=later_window.starts_at,
+            changed=("window",),
         )
     ]
 
@@ -603,6 +628,7 @@ def test_a_new_place_of_a_published_event_is_announced() -> None:
             time_changed=False,
             place_changed=True,
             starts_at=event.window.starts_at,
+            changed=("location",),
         )
     ]
 
@@ -614,7 +640,9 @@ def test_moving_the_pin_of_the_same_place_is_not_a_new_place() -> None:
 
     assert event.location.coordinates == Coordinates(52.5, 13.4)
     assert event.sequence == 0
-    assert event.pull_recorded() == []
+    assert event.pull_recorded() == [  # not mailed to attendees; webhooks hear of it
+        EventRevised(occurred_at=LATER, event_id=EVENT_ID, changed=("location",))
+    ]
 
 
 def test_rescheduling_a_draft_is_not_announced() -> None:
