@@ -6,8 +6,10 @@ only our own code, verifies every signature."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -383,3 +385,36 @@ async def test_every_kind_of_activity_reaches_an_endpoint_subscribed_to_every_ty
         body = request.body.decode()
         assert code not in body, "a payload carries a ticket code"
         assert all(c.email not in body for c in (owner, first, second))
+
+
+def readme_webhooks() -> tuple[dict[str, Any], str]:
+    """The README's "Webhooks, verified in a few lines": the subscription body its
+    curl sends, and its Python receiver."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Webhooks, verified in a few lines", 1)[1].split("\n## ", 1)[0]
+    body = re.search(r"-d '(\{.*?\})'", section, re.S)
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert body is not None and code is not None, "the README lost its webhook example"
+    return json.loads(body.group(1)), code.group(1)
+
+
+async def test_the_readme_receiver_verifies_a_real_delivery(
+    api: Api, webhook_receiver: WebhookReceiver, clock: ShiftedClock
+) -> None:
+    subscription, receiver_code = readme_webhooks()
+    owner, guest = await api.user(Role.ORGANIZER, "owner"), await api.user(name="guest")
+    url = webhook_receiver.url_for("/readme")  # the README's URL, on loopback
+    hook = await subscribe(api, owner, url, *subscription["event_types"])
+    event = await api.published_event(owner)
+    await api.join(guest, event["id"])
+    work_off(api)
+    (delivery,) = webhook_receiver.wait_for(1, path="/readme")
+
+    namespace: dict[str, Any] = {}
+    exec(compile(receiver_code, "README.md", "exec"), namespace)  # noqa: S102 - our README
+    receive = namespace["receive"]
+    payload = receive(delivery.body, delivery.headers, hook["secret"])
+    assert payload["type"] == "registration.confirmed"
+    assert payload["data"]["user"]["id"] == guest.user_id
+    with pytest.raises(WebhookVerificationError):
+        receive(delivery.body + b" ", delivery.headers, hook["secret"])
