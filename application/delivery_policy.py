@@ -15,6 +15,15 @@ from domain.errors import InvalidValue
 TO_UNVERIFIED_ADDRESSES = frozenset(
     {NotificationKind.WELCOME, NotificationKind.EMAIL_VERIFICATION, NotificationKind.PASSWORD_RESET}
 )
+#: The mails that carry the seat's ticket code, read at delivery (never stored in
+#: the outbox) and shown as text and as a QR code (adapters/mail/composer.py).
+TICKET_KINDS = frozenset(
+    {
+        NotificationKind.REGISTRATION_CONFIRMED,
+        NotificationKind.REGISTRATION_PROMOTED,
+        NotificationKind.REMINDER,
+    }
+)
 #: Kinds that are nothing without the token their details carry.
 TOKEN_KINDS = frozenset({NotificationKind.EMAIL_VERIFICATION, NotificationKind.PASSWORD_RESET})
 

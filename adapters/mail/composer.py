@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from adapters.icalendar_invites import deleted_event_calendar, event_calendar
 from adapters.mail.ticket_qr import ticket_qr_png
+from application.delivery_policy import TICKET_KINDS
 from application.plain_text import html_to_text
 from application.ports.notifications import Notification, NotificationKind, Recipient
 from application.ports.queries import EventView
@@ -52,7 +53,6 @@ INVITE_METHODS: dict[NotificationKind, str] = {
 #: The mails that carry the seat's ticket: its code as text, and as a QR code image
 #: inline in the HTML part (multipart/related, `cid:`). The worker adds the code to
 #: the details at delivery (application/use_cases/deliver_notifications.py).
-TICKET_KINDS = frozenset({Kind.REGISTRATION_CONFIRMED, Kind.REGISTRATION_PROMOTED})
 TICKET_CID = "ticket-qr@eventapi"
 
 

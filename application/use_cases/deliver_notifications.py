@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from application.delivery_policy import TOKEN_KINDS, DeliveryPolicy
+from application.delivery_policy import TICKET_KINDS, TOKEN_KINDS, DeliveryPolicy
 from application.ports.delivery import ClaimedNotification, OutboxQueue
 from application.ports.notifications import (
     DeliveryRefused,
@@ -24,10 +24,6 @@ from domain.event import EventStatus
 from domain.registration import RegistrationStatus
 
 log = logging.getLogger(__name__)
-#: The mails that carry the seat's ticket code (adapters/mail/composer.py shows it).
-TICKET_KINDS = frozenset(
-    {NotificationKind.REGISTRATION_CONFIRMED, NotificationKind.REGISTRATION_PROMOTED}
-)
 
 MAX_ERROR_LENGTH = 1000
 

@@ -136,8 +136,7 @@ async def test_reminders_go_out_once_at_their_time_through_a_worker_restart(
         moved = await api.published_event(
             organizer, title="Moved forward", **window(starts + timedelta(days=2))
         )
-        for person in (ana, ben, cleo):
-            await api.join(person, event["id"])
+        seats = {person.user_id: await api.join(person, event["id"]) for person in (ana, ben, cleo)}
         await api.join(ana, cancelled["id"])
         await api.join(dan, moved["id"])
         left = await api.client.delete(
@@ -193,6 +192,7 @@ async def test_reminders_go_out_once_at_their_time_through_a_worker_restart(
     text = mail.get_body(("plain",))
     html = mail.get_body(("html",))
     assert text is not None and "starts soon" in text.get_content()
+    assert seats[ana.user_id]["ticket_code"] in text.get_content()  # the ticket, for the door
     assert html is not None and "<strong>Reminded evening</strong>" in html.get_content()
     (invite,) = [part for part in mail.iter_attachments() if part.get_filename() == "invite.ics"]
     calendar = icalendar.Calendar.from_ical(invite.get_content())

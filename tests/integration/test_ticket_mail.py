@@ -106,7 +106,9 @@ async def server() -> AsyncIterator[MailServer]:
         await running.stop()
 
 
-@pytest.mark.parametrize("kind", [Kind.REGISTRATION_CONFIRMED, Kind.REGISTRATION_PROMOTED])
+@pytest.mark.parametrize(
+    "kind", [Kind.REGISTRATION_CONFIRMED, Kind.REGISTRATION_PROMOTED, Kind.REMINDER]
+)
 async def test_the_mail_carries_the_code_as_text_and_as_an_inline_qr_code(
     server: MailServer, kind: Kind
 ) -> None:
