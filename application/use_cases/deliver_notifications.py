@@ -160,25 +160,7 @@ class DeliverNotifications:
         except Exception as failure:  # any other failure is worth another try
             if item.attempt >= self._policy.max_attempts:
                 return await self._dead(item, _describe(failure))
-            delay = self._policy.retry_delay(item.attempt, self._jitter())
-            log.warning(
-                "outbox row %s, attempt %s failed; trying again in %.0fs: %s",
-                item.row_id,
-                item.attempt,
-                delay.total_seconds(),
-                failure,
-                extra={
-                    "event": "outbox.retry",
-                    "row_id": item.row_id,
-                    "attempt": item.attempt,
-                    "retry_in_s": round(delay.total_seconds(), 1),
-                    "error": _describe(failure),
-                },
-            )
-            retried = await self._queue.retry_later(
-                item, at=self._clock.now() + delay, error=_describe(failure)
-            )
-            return Outcome.RETRY if retried else Outcome.LOST
+            return await self._retry(item, _describe(failure))
         sent = await self._queue.mark_sent(item, now=self._clock.now())
         return Outcome.SENT if sent else Outcome.LOST
 
@@ -211,30 +193,32 @@ class DeliverNotifications:
         if attempt.outcome is Tried.REFUSED or item.attempt >= self._policy.max_attempts:
             await self._webhooks.record(item, attempt, next_attempt_at=None)
             return await self._dead(item, attempt.reason[:MAX_ERROR_LENGTH])
-        return await self._retry(item, attempt)
+        return await self._retry(item, attempt.reason[:MAX_ERROR_LENGTH], attempt)
 
-    async def _retry(self, item: ClaimedNotification, attempt: Attempt) -> Outcome:
+    async def _retry(
+        self, item: ClaimedNotification, error: str, webhook: Attempt | None = None
+    ) -> Outcome:
+        """Give the row back with exponential backoff; a webhook attempt is logged
+        in its endpoint's delivery log with the time of the next one."""
         delay = self._policy.retry_delay(item.attempt, self._jitter())
         at = self._clock.now() + delay
-        if self._webhooks is not None:
-            await self._webhooks.record(item, attempt, next_attempt_at=at)
+        if webhook is not None and self._webhooks is not None:
+            await self._webhooks.record(item, webhook, next_attempt_at=at)
         log.warning(
-            "outbox row %s (webhook), attempt %s failed; trying again in %.0fs: %s",
+            "outbox row %s, attempt %s failed; trying again in %.0fs: %s",
             item.row_id,
             item.attempt,
             delay.total_seconds(),
-            attempt.reason,
+            error,
             extra={
                 "event": "outbox.retry",
                 "row_id": item.row_id,
                 "attempt": item.attempt,
                 "retry_in_s": round(delay.total_seconds(), 1),
-                "error": attempt.reason[:MAX_ERROR_LENGTH],
+                "error": error,
             },
         )
-        retried = await self._queue.retry_later(
-            item, at=at, error=attempt.reason[:MAX_ERROR_LENGTH]
-        )
+        retried = await self._queue.retry_later(item, at=at, error=error)
         return Outcome.RETRY if retried else Outcome.LOST
 
     async def _event(
