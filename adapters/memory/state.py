@@ -13,10 +13,11 @@ from application.ports.audit import AuditEntry
 from application.ports.idempotency import StoredResponse
 from application.ports.notifications import Notification
 from application.ports.repositories import CalendarFeed
-from application.ports.webhook_endpoints import Webhook, WebhookAttempt
+from application.ports.webhook_endpoints import WebhookAttempt
 from domain.event import CoOrganizer, Event
 from domain.registration import Registration
 from domain.users import AccountToken, AuthSession, User
+from domain.webhooks import Webhook
 
 T = TypeVar("T")
 

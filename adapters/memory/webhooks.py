@@ -6,13 +6,9 @@ from uuid import UUID
 
 from adapters.memory.state import MemoryState
 from application.ports.queries import Keyset
-from application.ports.webhook_endpoints import (
-    Subscriber,
-    Webhook,
-    WebhookAttempt,
-    WebhookRepository,
-)
+from application.ports.webhook_endpoints import Subscriber, WebhookAttempt, WebhookRepository
 from domain.users import Role
+from domain.webhooks import Webhook
 
 
 class MemoryWebhookRepository(WebhookRepository):

@@ -10,13 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.tables import events, users, webhook_attempts, webhooks
 from application.ports.queries import Keyset
-from application.ports.webhook_endpoints import (
-    Subscriber,
-    Webhook,
-    WebhookAttempt,
-    WebhookRepository,
-)
+from application.ports.webhook_endpoints import Subscriber, WebhookAttempt, WebhookRepository
 from domain.users import Role
+from domain.webhooks import Webhook
 
 
 class SqlWebhookRepository(WebhookRepository):

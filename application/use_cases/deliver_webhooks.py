@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
@@ -21,8 +21,9 @@ from application.ports.delivery import ClaimedNotification
 from application.ports.notifications import Notification, NotificationKind
 from application.ports.system import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWorkFactory
-from application.ports.webhook_endpoints import DISABLE_AFTER, Webhook, WebhookAttempt
+from application.ports.webhook_endpoints import WebhookAttempt
 from application.ports.webhooks import DestinationRefused, WebhookSender
+from domain.webhooks import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class WebhookDelivery:
                     next_attempt_at=next_attempt_at,
                 )
             )
-            changed = self._streak(hook, attempt, now)
+            changed = hook.after_attempt(delivered=attempt.outcome is Tried.DELIVERED, now=now)
             if changed is not hook:
                 await uow.webhooks.save(changed)
                 if hook.enabled and not changed.enabled:
@@ -139,16 +140,6 @@ class WebhookDelivery:
                         extra={"event": "webhook.disabled", "webhook_id": str(hook.id)},
                     )
             await uow.commit()
-
-    @staticmethod
-    def _streak(hook: Webhook, attempt: Attempt, now: datetime) -> Webhook:
-        if attempt.outcome is Tried.DELIVERED:
-            return hook if hook.failing_since is None else replace(hook, failing_since=None)
-        if hook.failing_since is None:
-            return replace(hook, failing_since=now)
-        if hook.enabled and now - hook.failing_since >= DISABLE_AFTER:
-            return replace(hook, enabled=False, disabled_at=now)
-        return hook
 
 
 def _disabled_mail(hook: Webhook, now: datetime) -> Notification:

@@ -26,19 +26,14 @@ from application.authorization import require_role, require_signed_in
 from application.ports.queries import Keyset, Page, PageRequest
 from application.ports.system import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from application.ports.webhook_endpoints import (
-    MAX_DESCRIPTION_LENGTH,
-    MAX_URL_LENGTH,
-    WEBHOOK_TYPES,
-    Webhook,
-    WebhookAttempt,
-)
+from application.ports.webhook_endpoints import WebhookAttempt
 from application.principal import Principal
 from application.webhook_signing import new_secret
 from application.webhooks import PING, webhook_notification
 from domain.domain_events import WebhookCreated, WebhookDeleted
 from domain.errors import InvalidValue, NotFound
 from domain.users import Role
+from domain.webhooks import MAX_DESCRIPTION_LENGTH, MAX_URL_LENGTH, WEBHOOK_TYPES, Webhook
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,9 +25,10 @@ from application.ports.housekeeping import ExpiredRecords
 from application.ports.idempotency import Claimed, IdempotencyStore, Replay, StoredResponse
 from application.ports.notifications import Notification, NotificationKind
 from application.ports.unit_of_work import UnitOfWorkFactory
-from application.ports.webhook_endpoints import Webhook, WebhookAttempt
+from application.ports.webhook_endpoints import WebhookAttempt
 from application.use_cases.purge_expired_records import PurgeExpiredRecords
 from domain.users import AuthSession, Role
+from domain.webhooks import Webhook
 from tests.builders import NOW, a_session, a_user, new_id
 
 LEASE = timedelta(minutes=5)

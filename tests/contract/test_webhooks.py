@@ -11,9 +11,10 @@ from datetime import timedelta
 from application.accounts import erase_account
 from application.ports.notifications import NotificationKind
 from application.ports.queries import Keyset
-from application.ports.webhook_endpoints import Webhook, WebhookAttempt
+from application.ports.webhook_endpoints import WebhookAttempt
 from domain.event import EventStatus
 from domain.users import Role, User
+from domain.webhooks import Webhook
 from tests.builders import NOW, a_user, an_event, new_id
 from tests.contract.backends import Backend
 from tests.contract.test_repositories import store

@@ -19,8 +19,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from adapters.mail.sink import MailSink
 from application import webhook_signing
-from application.ports import webhook_endpoints
 from application.ports.system import Clock
+from domain import webhooks
 from domain.users import Role
 from tests.e2e.conftest import API, Api, Caller
 from tests.webhook_receiver import Behaviour, Received, WebhookReceiver
@@ -323,9 +323,7 @@ async def test_every_kind_of_activity_reaches_an_endpoint_subscribed_to_every_ty
     resizes is one `event.updated` naming both fields."""
     owner = await api.user(Role.ORGANIZER, "owner")
     first, second = await api.user(name="first"), await api.user(name="second")
-    hook = await subscribe(
-        api, owner, webhook_receiver.url_for("/all"), *webhook_endpoints.WEBHOOK_TYPES
-    )
+    hook = await subscribe(api, owner, webhook_receiver.url_for("/all"), *webhooks.WEBHOOK_TYPES)
     event = await api.published_event(owner, capacity=1, waitlist_enabled=True)
     path = f"{API}/events/{event['id']}"
     seat = await api.join(first, event["id"])
@@ -369,7 +367,7 @@ async def test_every_kind_of_activity_reaches_an_endpoint_subscribed_to_every_ty
     received = webhook_receiver.wait_for(len(expected), path="/all")
     payloads = [verified(hook["secret"], request) for request in received]
     assert sorted(p["type"] for p in payloads) == sorted(expected)
-    assert set(webhook_endpoints.WEBHOOK_TYPES) == {p["type"] for p in payloads}
+    assert set(webhooks.WEBHOOK_TYPES) == {p["type"] for p in payloads}
     by_type = {p["type"]: p["data"] for p in payloads}
     assert by_type["registration.cancelled"]["registration_id"] == seat["id"]
     assert by_type["registration.promoted"]["user"] == {

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from application.ports.notifications import NotificationKind
-from application.ports.webhook_endpoints import WEBHOOK_TYPES
+from domain.webhooks import WEBHOOK_TYPES
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
 

@@ -16,7 +16,6 @@ from adapters.memory.fakes import RecordingNotifier
 from application import webhook_signing
 from application.delivery_policy import DeliveryPolicy
 from application.ports.notifications import NotificationKind
-from application.ports.webhook_endpoints import Webhook
 from application.ports.webhooks import DestinationRefused, WebhookResponse, WebhookSender
 from application.principal import Principal
 from application.use_cases.deliver_notifications import DeliverNotifications, Outcome
@@ -35,6 +34,7 @@ from application.use_cases.manage_webhooks import (
 )
 from domain.errors import InvalidValue, NotAllowed
 from domain.users import Role
+from domain.webhooks import Webhook
 from tests.unit.people import person
 from tests.unit.world import World
 
@@ -281,7 +281,7 @@ def test_the_switches_let_http_and_private_addresses_through() -> None:
 def test_the_http_schema_lists_the_same_types_as_the_core() -> None:
     from typing import get_args
 
-    from application.ports.webhook_endpoints import WEBHOOK_TYPES
+    from domain.webhooks import WEBHOOK_TYPES
     from entrypoints.http.schemas.webhooks import WebhookType
 
     assert get_args(WebhookType) == WEBHOOK_TYPES

@@ -6,12 +6,8 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from application.ports.webhook_endpoints import (
-    MAX_DESCRIPTION_LENGTH,
-    MAX_URL_LENGTH,
-    Webhook,
-    WebhookAttempt,
-)
+from application.ports.webhook_endpoints import WebhookAttempt
+from domain.webhooks import MAX_DESCRIPTION_LENGTH, MAX_URL_LENGTH, Webhook
 from entrypoints.http.schemas.common import PRINTABLE
 
 WebhookType = Literal[
