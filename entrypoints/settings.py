@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from application.ports.rate_limiter import Rate
+from application.reminders import DEFAULT_REMINDER_BEFORE
 from domain.values import LONGEST_PASSWORD_POLICY, SHORTEST_PASSWORD_POLICY
 
 MIN_SECRET_BYTES = 32
@@ -296,7 +297,7 @@ class WorkerSettings:
     outbox_retention_days: int = 30
     #: EVENTAPI_REMINDER_BEFORE: how long before an event's start its confirmed
     #: attendees get their reminder mail.
-    reminder_before: timedelta = timedelta(hours=24)
+    reminder_before: timedelta = DEFAULT_REMINDER_BEFORE
 
     @property
     def outbox_retention(self) -> timedelta:
